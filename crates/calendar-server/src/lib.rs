@@ -1,0 +1,1 @@
+//! `calendar-server` slice crate.

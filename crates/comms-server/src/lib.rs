@@ -1,0 +1,1 @@
+//! `comms-server` slice crate.

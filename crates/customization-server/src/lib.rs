@@ -1,0 +1,1 @@
+//! `customization-server` slice crate.

@@ -1,0 +1,1 @@
+//! `iam-server` slice crate.

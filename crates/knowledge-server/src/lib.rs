@@ -1,0 +1,1 @@
+//! `knowledge-server` slice crate.

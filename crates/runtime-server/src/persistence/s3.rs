@@ -1,0 +1,1 @@
+//! S3 implementation of `ObjectStore` on aws-sdk-s3.

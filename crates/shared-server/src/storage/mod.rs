@@ -1,0 +1,1 @@
+//! Object storage port: the `ObjectStore` trait and its local-filesystem implementation.
