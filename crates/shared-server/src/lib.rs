@@ -1,10 +1,19 @@
 //! `shared-server`: the kernel every slice builds on.
 //!
 //! - [`layer`]: the Layer/Context/Scope model every slice uses to declare its services;
-//! - persistence ports shared by all slices (database, object storage, clock);
-//! - the shared tables (users, organizations, teams, sessions, files, folders, upload sessions).
+//! - [`db`], [`storage`], [`time`]: the persistence ports shared by all slices;
+//! - [`ids`]: typed public ids (`<table>__<uuid>`).
 
+pub mod db;
+pub mod entities;
+pub mod ids;
 pub mod layer;
-
-pub use layer::{BoxError, Context, Layer, Scope};
+pub mod migrations;
+pub mod repos;
 pub mod storage;
+pub mod testing;
+pub mod time;
+
+pub use db::{Conn, Db, DbConfig, RepoError};
+pub use layer::{BoxError, Context, Layer, Scope};
+pub use time::{Clock, FixedClock, SystemClock, Timestamp};

@@ -1,0 +1,333 @@
+//! The migration runner: each slice ships its migrations (per dialect where SQL differs); the
+//! runner applies them in dependency order, records each with a checksum in `_migrations`, and
+//! refuses to run against a database whose applied migrations differ from the code's.
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::Instant;
+
+use sha2::{Digest, Sha256};
+
+use super::{Backend, Conn, Db};
+use crate::on_conn;
+use crate::time::Timestamp;
+
+/// One schema change, written for both backends (often the same text).
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    pub version: u32,
+    pub name: &'static str,
+    pub sqlite: &'static str,
+    pub postgres: &'static str,
+}
+
+impl Migration {
+    pub fn sql(&self, backend: Backend) -> &'static str {
+        match backend {
+            Backend::Sqlite => self.sqlite,
+            Backend::Postgres => self.postgres,
+        }
+    }
+
+    pub fn checksum(&self, backend: Backend) -> String {
+        hex::encode(Sha256::digest(self.sql(backend).as_bytes()))
+    }
+}
+
+/// A slice's migrations and the slices whose tables they reference.
+#[derive(Debug, Clone, Copy)]
+pub struct SliceMigrations {
+    pub slice: &'static str,
+    pub depends_on: &'static [&'static str],
+    pub migrations: &'static [Migration],
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MigrationError {
+    #[error(
+        "migration {slice}/{version} `{name}` was changed after it was applied (checksum {applied} in the \
+         database, {code} in this build); restore the original migration and add a new one instead"
+    )]
+    Changed {
+        slice: String,
+        version: u32,
+        name: String,
+        applied: String,
+        code: String,
+    },
+    #[error(
+        "the database has migration {slice}/{version} `{name}` applied, which this build does not know; \
+         it was migrated by a newer or different build"
+    )]
+    Unknown {
+        slice: String,
+        version: u32,
+        name: String,
+    },
+    #[error("slice `{slice}` depends on `{dependency}`, which is not in the migration set")]
+    MissingDependency { slice: String, dependency: String },
+    #[error("migration dependencies form a cycle among: {slices}")]
+    Cycle { slices: String },
+    #[error("migration {slice}/{version} `{name}` failed: {message}")]
+    Failed {
+        slice: String,
+        version: u32,
+        name: String,
+        message: String,
+    },
+    #[error("migration bookkeeping failed: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// What a run applied.
+#[derive(Debug, Clone, Default)]
+pub struct MigrationReport {
+    pub applied: Vec<String>,
+    pub already_applied: usize,
+}
+
+/// Per-migration state, for `doctor` and `migrate --status`.
+#[derive(Debug, Clone)]
+pub struct MigrationStatus {
+    pub slice: &'static str,
+    pub version: u32,
+    pub name: &'static str,
+    pub applied_at: Option<Timestamp>,
+}
+
+/// Orders slices so that every slice comes after its dependencies (stable otherwise).
+pub fn order<'a>(slices: &[&'a SliceMigrations]) -> Result<Vec<&'a SliceMigrations>, MigrationError> {
+    let names: HashSet<_> = slices.iter().map(|s| s.slice).collect();
+    for slice in slices {
+        if let Some(dep) = slice.depends_on.iter().find(|d| !names.contains(*d)) {
+            return Err(MigrationError::MissingDependency {
+                slice: slice.slice.to_string(),
+                dependency: dep.to_string(),
+            });
+        }
+    }
+    let mut ordered: Vec<&SliceMigrations> = Vec::new();
+    let mut placed = HashSet::new();
+    while ordered.len() < slices.len() {
+        let ready: Vec<_> = slices
+            .iter()
+            .filter(|s| !placed.contains(s.slice) && s.depends_on.iter().all(|d| placed.contains(d)))
+            .copied()
+            .collect();
+        if ready.is_empty() {
+            let stuck: Vec<_> = slices.iter().filter(|s| !placed.contains(s.slice)).map(|s| s.slice).collect();
+            return Err(MigrationError::Cycle {
+                slices: stuck.join(", "),
+            });
+        }
+        for slice in ready {
+            placed.insert(slice.slice);
+            ordered.push(slice);
+        }
+    }
+    Ok(ordered)
+}
+
+type Applied = BTreeMap<(String, u32), (String, String, Timestamp)>;
+
+/// Applies every pending migration, after checking that the applied ones match the code.
+pub async fn run(db: &Db, slices: &[&SliceMigrations]) -> Result<MigrationReport, MigrationError> {
+    let ordered = order(slices)?;
+    let backend = db.backend();
+    let mut pooled = db.acquire().await?;
+    let mut conn = pooled.conn();
+    ensure_table(&mut conn).await?;
+    let locked = lock(&mut conn).await?;
+    let result = apply_pending(&mut conn, backend, &ordered).await;
+    if locked {
+        unlock(&mut conn).await?;
+    }
+    result
+}
+
+async fn apply_pending(
+    conn: &mut Conn<'_>,
+    backend: Backend,
+    ordered: &[&SliceMigrations],
+) -> Result<MigrationReport, MigrationError> {
+    let applied = read_applied(conn).await?;
+    verify(&applied, ordered, backend)?;
+    let mut report = MigrationReport::default();
+    for slice in ordered {
+        let mut migrations: Vec<_> = slice.migrations.iter().collect();
+        migrations.sort_by_key(|m| m.version);
+        for migration in migrations {
+            if applied.contains_key(&(slice.slice.to_string(), migration.version)) {
+                report.already_applied += 1;
+                continue;
+            }
+            let started = Instant::now();
+            apply_one(conn, backend, slice.slice, migration).await?;
+            tracing::info!(slice = slice.slice, version = migration.version, name = migration.name,
+                elapsed_ms = started.elapsed().as_millis() as u64, "migration applied");
+            report
+                .applied
+                .push(format!("{}/{:04}_{}", slice.slice, migration.version, migration.name));
+        }
+    }
+    Ok(report)
+}
+
+/// Lists every migration of the code with its applied time; fails like `run` on a mismatch.
+pub async fn status(db: &Db, slices: &[&SliceMigrations]) -> Result<Vec<MigrationStatus>, MigrationError> {
+    let ordered = order(slices)?;
+    let mut pooled = db.acquire().await?;
+    let mut conn = pooled.conn();
+    let applied = if table_exists(&mut conn).await? {
+        read_applied(&mut conn).await?
+    } else {
+        Applied::new()
+    };
+    verify(&applied, &ordered, db.backend())?;
+    let mut out = Vec::new();
+    for slice in ordered {
+        for m in slice.migrations {
+            out.push(MigrationStatus {
+                slice: slice.slice,
+                version: m.version,
+                name: m.name,
+                applied_at: applied
+                    .get(&(slice.slice.to_string(), m.version))
+                    .map(|(_, _, at)| *at),
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn verify(applied: &Applied, ordered: &[&SliceMigrations], backend: Backend) -> Result<(), MigrationError> {
+    for ((slice, version), (name, checksum, _)) in applied {
+        let known = ordered
+            .iter()
+            .find(|s| s.slice == slice)
+            .and_then(|s| s.migrations.iter().find(|m| m.version == *version));
+        match known {
+            None => {
+                return Err(MigrationError::Unknown {
+                    slice: slice.clone(),
+                    version: *version,
+                    name: name.clone(),
+                })
+            }
+            Some(m) if m.checksum(backend) != *checksum => {
+                return Err(MigrationError::Changed {
+                    slice: slice.clone(),
+                    version: *version,
+                    name: name.clone(),
+                    applied: short(checksum),
+                    code: short(&m.checksum(backend)),
+                })
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+fn short(checksum: &str) -> String {
+    checksum.chars().take(12).collect()
+}
+
+async fn ensure_table(conn: &mut Conn<'_>) -> Result<(), sqlx::Error> {
+    let sql = match conn.backend() {
+        Backend::Sqlite => {
+            "CREATE TABLE IF NOT EXISTS _migrations (
+                slice TEXT NOT NULL,
+                version INTEGER NOT NULL,
+                name TEXT NOT NULL,
+                checksum TEXT NOT NULL,
+                applied_at TEXT NOT NULL,
+                PRIMARY KEY (slice, version)
+            )"
+        }
+        Backend::Postgres => {
+            "CREATE TABLE IF NOT EXISTS _migrations (
+                slice TEXT NOT NULL,
+                version INTEGER NOT NULL,
+                name TEXT NOT NULL,
+                checksum TEXT NOT NULL,
+                applied_at TIMESTAMPTZ NOT NULL,
+                PRIMARY KEY (slice, version)
+            )"
+        }
+    };
+    on_conn!(conn, |c| sqlx::query(sql).execute(&mut **c).await.map(|_| ()))?;
+    Ok(())
+}
+
+async fn table_exists(conn: &mut Conn<'_>) -> Result<bool, sqlx::Error> {
+    let found: Option<String> = match conn {
+        Conn::Sqlite(c) => sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_migrations'")
+            .fetch_optional(&mut **c)
+            .await?,
+        Conn::Postgres(c) => sqlx::query_scalar("SELECT to_regclass('_migrations')::text")
+            .fetch_one(&mut **c)
+            .await?,
+    };
+    Ok(found.is_some())
+}
+
+/// Several instances starting at once on PostgreSQL: one migrates, the others wait.
+async fn lock(conn: &mut Conn<'_>) -> Result<bool, sqlx::Error> {
+    if let Conn::Postgres(c) = conn {
+        sqlx::query("SELECT pg_advisory_lock(7239012345)").execute(&mut **c).await?;
+        return Ok(true);
+    }
+    Ok(false)
+}
+
+async fn unlock(conn: &mut Conn<'_>) -> Result<(), sqlx::Error> {
+    if let Conn::Postgres(c) = conn {
+        sqlx::query("SELECT pg_advisory_unlock(7239012345)").execute(&mut **c).await?;
+    }
+    Ok(())
+}
+
+async fn read_applied(conn: &mut Conn<'_>) -> Result<Applied, sqlx::Error> {
+    let rows: Vec<(String, i32, String, String, Timestamp)> = on_conn!(conn, |c| {
+        sqlx::query_as("SELECT slice, version, name, checksum, applied_at FROM _migrations")
+            .fetch_all(&mut **c)
+            .await
+    })?;
+    Ok(rows
+        .into_iter()
+        .map(|(slice, version, name, checksum, at)| ((slice, version as u32), (name, checksum, at)))
+        .collect())
+}
+
+async fn apply_one(
+    conn: &mut Conn<'_>,
+    backend: Backend,
+    slice: &str,
+    migration: &Migration,
+) -> Result<(), MigrationError> {
+    let failed = |e: sqlx::Error| MigrationError::Failed {
+        slice: slice.to_string(),
+        version: migration.version,
+        name: migration.name.to_string(),
+        message: e.to_string(),
+    };
+    let sql = migration.sql(backend);
+    let record = "INSERT INTO _migrations (slice, version, name, checksum, applied_at) VALUES ($1, $2, $3, $4, $5)";
+    let checksum = migration.checksum(backend);
+    let now = Timestamp::now();
+    // Schema change and bookkeeping commit together (both engines have transactional DDL).
+    on_conn!(conn, |c| {
+        let mut tx = sqlx::Connection::begin(&mut **c).await.map_err(failed)?;
+        sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(failed)?;
+        sqlx::query(record)
+            .bind(slice)
+            .bind(migration.version as i32)
+            .bind(migration.name)
+            .bind(&checksum)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(failed)?;
+        tx.commit().await.map_err(failed)
+    })
+}

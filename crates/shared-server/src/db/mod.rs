@@ -1,0 +1,234 @@
+//! The database port: one `Db` pool per process over SQLite (the embedded default) or PostgreSQL,
+//! chosen by `DATABASE_URL`.
+//!
+//! Repositories are written once: SQL uses `$1`-style placeholders (both backends accept them)
+//! and portable types, and [`on_conn!`](crate::on_conn) dispatches a body to the concrete
+//! connection type, so each backend gets statically typed sqlx code without duplication.
+
+mod connect;
+mod error;
+pub mod migrate;
+mod value;
+
+use std::time::Duration;
+
+use sqlx::pool::PoolConnection;
+use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
+
+pub use connect::{redact_url, sqlite_path, DbConfig};
+pub use error::{DbError, RepoError};
+pub use value::SqlValue;
+
+/// Which database engine a `Db` talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+#[derive(Clone)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// The process's database pool. Cloning shares the pool.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+    /// The URL without credentials, for logs and errors.
+    target: String,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db").field("target", &self.target).finish()
+    }
+}
+
+/// Pool usage, for metrics and readiness.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    pub size: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
+impl Db {
+    /// Connects with bounded retries and backoff (see [`DbConfig`]); for SQLite, refuses a file
+    /// that is not a database or belongs to another application, leaving it untouched.
+    pub async fn connect(config: &DbConfig) -> Result<Db, DbError> {
+        connect::connect(config).await
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// The database location without credentials.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    pub fn sqlite_pool(&self) -> Option<&SqlitePool> {
+        match &self.pool {
+            Pool::Sqlite(pool) => Some(pool),
+            Pool::Postgres(_) => None,
+        }
+    }
+
+    pub fn postgres_pool(&self) -> Option<&PgPool> {
+        match &self.pool {
+            Pool::Postgres(pool) => Some(pool),
+            Pool::Sqlite(_) => None,
+        }
+    }
+
+    /// A pooled connection; use [`PooledConn::conn`] with [`on_conn!`](crate::on_conn).
+    pub async fn acquire(&self) -> Result<PooledConn, sqlx::Error> {
+        Ok(match &self.pool {
+            Pool::Sqlite(pool) => PooledConn::Sqlite(pool.acquire().await?),
+            Pool::Postgres(pool) => PooledConn::Postgres(pool.acquire().await?),
+        })
+    }
+
+    /// Starts a transaction; dropped without `commit` it rolls back.
+    pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        Ok(match &self.pool {
+            Pool::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+            Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    /// A round trip to the database, bounded by `timeout`.
+    pub async fn ping(&self, timeout: Duration) -> Result<(), DbError> {
+        let probe = async {
+            match &self.pool {
+                Pool::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()),
+                Pool::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()),
+            }
+        };
+        match tokio::time::timeout(timeout, probe).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(source)) => Err(DbError::Query {
+                target: self.target.clone(),
+                message: source.to_string(),
+            }),
+            Err(_) => Err(DbError::Query {
+                target: self.target.clone(),
+                message: format!("no answer within {} ms", timeout.as_millis()),
+            }),
+        }
+    }
+
+    pub fn stats(&self) -> PoolStats {
+        let (size, idle, max) = match &self.pool {
+            Pool::Sqlite(p) => (p.size(), p.num_idle() as u32, p.options().get_max_connections()),
+            Pool::Postgres(p) => (p.size(), p.num_idle() as u32, p.options().get_max_connections()),
+        };
+        PoolStats { size, idle, max }
+    }
+
+    /// Waits for connections in use to return, then closes them all.
+    pub async fn close(&self) {
+        match &self.pool {
+            Pool::Sqlite(pool) => pool.close().await,
+            Pool::Postgres(pool) => pool.close().await,
+        }
+    }
+
+    pub fn is_closed(&self) -> bool {
+        match &self.pool {
+            Pool::Sqlite(pool) => pool.is_closed(),
+            Pool::Postgres(pool) => pool.is_closed(),
+        }
+    }
+}
+
+/// A borrowed connection of either backend: the argument of every repository method that can run
+/// inside a caller's transaction.
+pub enum Conn<'c> {
+    Sqlite(&'c mut SqliteConnection),
+    Postgres(&'c mut PgConnection),
+}
+
+impl Conn<'_> {
+    pub fn backend(&self) -> Backend {
+        match self {
+            Conn::Sqlite(_) => Backend::Sqlite,
+            Conn::Postgres(_) => Backend::Postgres,
+        }
+    }
+}
+
+/// A connection checked out of the pool.
+pub enum PooledConn {
+    Sqlite(PoolConnection<Sqlite>),
+    Postgres(PoolConnection<Postgres>),
+}
+
+impl PooledConn {
+    pub fn conn(&mut self) -> Conn<'_> {
+        match self {
+            PooledConn::Sqlite(c) => Conn::Sqlite(c),
+            PooledConn::Postgres(c) => Conn::Postgres(c),
+        }
+    }
+}
+
+/// A transaction of either backend.
+pub enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+impl Tx {
+    pub fn conn(&mut self) -> Conn<'_> {
+        match self {
+            Tx::Sqlite(tx) => Conn::Sqlite(tx),
+            Tx::Postgres(tx) => Conn::Postgres(tx),
+        }
+    }
+
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        match self {
+            Tx::Sqlite(tx) => tx.commit().await,
+            Tx::Postgres(tx) => tx.commit().await,
+        }
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        match self {
+            Tx::Sqlite(tx) => tx.rollback().await,
+            Tx::Postgres(tx) => tx.rollback().await,
+        }
+    }
+}
+
+/// Runs `$body` with `$c` bound to the concrete `&mut SqliteConnection` or `&mut PgConnection`
+/// behind a [`Conn`]. The body is compiled once per backend, so sqlx types check statically.
+///
+/// ```ignore
+/// let n: i64 = on_conn!(conn, |c| sqlx::query_scalar("SELECT count(*) FROM t").fetch_one(&mut *c).await)?;
+/// ```
+#[macro_export]
+macro_rules! on_conn {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::Conn::Sqlite($c) => $body,
+            $crate::db::Conn::Postgres($c) => $body,
+        }
+    };
+}

@@ -1,0 +1,1 @@
+//! Row types of the shared tables (slices.md §1.1).

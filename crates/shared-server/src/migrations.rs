@@ -1,0 +1,1 @@
+//! The shared slice's migrations (run first: every slice references its tables).
