@@ -53,6 +53,7 @@ macro_rules! entity_id {
         #[sqlx(transparent)]
         pub struct $name(String);
 
+        #[allow(dead_code)]
         impl $name {
             pub const TABLE: &'static str = $table;
 
@@ -119,8 +120,6 @@ macro_rules! entity_id {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     crate::entity_id!(TestId, "shared_test");
 
     #[test]

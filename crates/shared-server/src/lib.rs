@@ -10,10 +10,12 @@ pub mod ids;
 pub mod layer;
 pub mod migrations;
 pub mod repos;
+mod slice_layer;
 pub mod storage;
 pub mod testing;
 pub mod time;
 
 pub use db::{Conn, Db, DbConfig, RepoError};
 pub use layer::{BoxError, Context, Layer, Scope};
+pub use slice_layer::layer;
 pub use time::{Clock, FixedClock, SystemClock, Timestamp};

@@ -50,7 +50,9 @@ pub async fn sqlite() -> TestDb {
 pub async fn postgres() -> Option<TestDb> {
     let Ok(admin_url) = std::env::var("TEST_POSTGRES_URL") else {
         if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("TEST_POSTGRES_URL is not set under CI=true: run the suite with `cargo xtask test`");
+            panic!(
+                "TEST_POSTGRES_URL is not set under CI=true: run the suite with `cargo xtask test`"
+            );
         }
         eprintln!(
             "NOTE: TEST_POSTGRES_URL is not set: PostgreSQL tests are SKIPPED. \
@@ -61,8 +63,12 @@ pub async fn postgres() -> Option<TestDb> {
     let name = format!("t_{}", uuid::Uuid::now_v7().simple());
     let mut admin = DbConfig::new(&admin_url);
     admin.max_connections = 1;
-    let admin = Db::connect(&admin).await.expect("connect to TEST_POSTGRES_URL");
-    let pool = admin.postgres_pool().expect("TEST_POSTGRES_URL must be a postgres:// URL");
+    let admin = Db::connect(&admin)
+        .await
+        .expect("connect to TEST_POSTGRES_URL");
+    let pool = admin
+        .postgres_pool()
+        .expect("TEST_POSTGRES_URL must be a postgres:// URL");
     sqlx::query(&format!("CREATE DATABASE {name}"))
         .execute(pool)
         .await
@@ -73,7 +79,9 @@ pub async fn postgres() -> Option<TestDb> {
     let url = url.to_string();
     let mut config = DbConfig::new(&url);
     config.max_connections = 5;
-    let db = Db::connect(&config).await.expect("open the PostgreSQL test database");
+    let db = Db::connect(&config)
+        .await
+        .expect("open the PostgreSQL test database");
     Some(TestDb { db, url, dir: None })
 }
 

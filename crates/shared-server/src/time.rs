@@ -42,12 +42,20 @@ impl Timestamp {
 
     pub fn plus(&self, duration: std::time::Duration) -> Self {
         let delta = chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::MAX);
-        Self::from_datetime(self.0.checked_add_signed(delta).unwrap_or(DateTime::<Utc>::MAX_UTC))
+        Self::from_datetime(
+            self.0
+                .checked_add_signed(delta)
+                .unwrap_or(DateTime::<Utc>::MAX_UTC),
+        )
     }
 
     pub fn minus(&self, duration: std::time::Duration) -> Self {
         let delta = chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::MAX);
-        Self::from_datetime(self.0.checked_sub_signed(delta).unwrap_or(DateTime::<Utc>::MIN_UTC))
+        Self::from_datetime(
+            self.0
+                .checked_sub_signed(delta)
+                .unwrap_or(DateTime::<Utc>::MIN_UTC),
+        )
     }
 
     /// The fixed-width text form used on the wire and in SQLite.
@@ -142,7 +150,10 @@ impl<'q> Encode<'q, Postgres> for Timestamp {
 
 impl<'r> Decode<'r, Postgres> for Timestamp {
     fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
-        Ok(Self::from_datetime(<DateTime<Utc> as Decode<'r, Postgres>>::decode(value)?))
+        Ok(Self::from_datetime(<DateTime<Utc> as Decode<
+            'r,
+            Postgres,
+        >>::decode(value)?))
     }
 }
 

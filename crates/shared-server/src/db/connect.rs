@@ -51,7 +51,8 @@ pub(super) async fn connect(config: &DbConfig) -> Result<Db, DbError> {
     } else {
         Err(DbError::InvalidUrl {
             url: redact_url(url),
-            reason: "expected sqlite://<path> or postgres://user:password@host:port/database".into(),
+            reason: "expected sqlite://<path> or postgres://user:password@host:port/database"
+                .into(),
         })
     }
 }
@@ -134,7 +135,11 @@ async fn connect_sqlite(config: &DbConfig, url: &str) -> Result<Db, DbError> {
 /// Opens an existing file read-only and refuses it when it is not a SQLite database or holds
 /// another application's tables. Nothing is written to the file here.
 async fn check_existing_sqlite_file(path: &Path) -> Result<(), DbError> {
-    if !path.exists() || std::fs::metadata(path).map(|m| m.len() == 0).unwrap_or(false) {
+    if !path.exists()
+        || std::fs::metadata(path)
+            .map(|m| m.len() == 0)
+            .unwrap_or(false)
+    {
         return Ok(());
     }
     let display = path.display().to_string();
@@ -167,7 +172,11 @@ async fn check_existing_sqlite_file(path: &Path) -> Result<(), DbError> {
     Ok(())
 }
 
-async fn with_retries<T, F, Fut>(config: &DbConfig, target: &str, mut attempt: F) -> Result<T, DbError>
+async fn with_retries<T, F, Fut>(
+    config: &DbConfig,
+    target: &str,
+    mut attempt: F,
+) -> Result<T, DbError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, sqlx::Error>>,

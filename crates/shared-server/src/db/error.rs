@@ -32,7 +32,9 @@ pub enum RepoError {
     NotFound { entity: &'static str, id: String },
     #[error("conflict on `{constraint}`")]
     Conflict { constraint: String },
-    #[error("{entity} `{id}` was changed concurrently: expected version {expected}, found {actual}")]
+    #[error(
+        "{entity} `{id}` was changed concurrently: expected version {expected}, found {actual}"
+    )]
     VersionConflict {
         entity: &'static str,
         id: String,
@@ -114,9 +116,15 @@ mod tests {
     #[test]
     fn derives_sqlite_constraint_names() {
         assert_eq!(
-            super::sqlite_unique_constraint("UNIQUE constraint failed: shared_team.organization_id, shared_team.name").as_deref(),
+            super::sqlite_unique_constraint(
+                "UNIQUE constraint failed: shared_team.organization_id, shared_team.name"
+            )
+            .as_deref(),
             Some("shared_team_organization_id_name_uq")
         );
-        assert_eq!(super::sqlite_unique_constraint("NOT NULL constraint failed: t.a"), None);
+        assert_eq!(
+            super::sqlite_unique_constraint("NOT NULL constraint failed: t.a"),
+            None
+        );
     }
 }

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::time::Instant;
 
+use futures::future::BoxFuture;
 use sha2::{Digest, Sha256};
 
 use super::{Backend, Conn, Db};
@@ -95,7 +96,9 @@ pub struct MigrationStatus {
 }
 
 /// Orders slices so that every slice comes after its dependencies (stable otherwise).
-pub fn order<'a>(slices: &[&'a SliceMigrations]) -> Result<Vec<&'a SliceMigrations>, MigrationError> {
+pub fn order<'a>(
+    slices: &[&'a SliceMigrations],
+) -> Result<Vec<&'a SliceMigrations>, MigrationError> {
     let names: HashSet<_> = slices.iter().map(|s| s.slice).collect();
     for slice in slices {
         if let Some(dep) = slice.depends_on.iter().find(|d| !names.contains(*d)) {
@@ -110,11 +113,17 @@ pub fn order<'a>(slices: &[&'a SliceMigrations]) -> Result<Vec<&'a SliceMigratio
     while ordered.len() < slices.len() {
         let ready: Vec<_> = slices
             .iter()
-            .filter(|s| !placed.contains(s.slice) && s.depends_on.iter().all(|d| placed.contains(d)))
+            .filter(|s| {
+                !placed.contains(s.slice) && s.depends_on.iter().all(|d| placed.contains(d))
+            })
             .copied()
             .collect();
         if ready.is_empty() {
-            let stuck: Vec<_> = slices.iter().filter(|s| !placed.contains(s.slice)).map(|s| s.slice).collect();
+            let stuck: Vec<_> = slices
+                .iter()
+                .filter(|s| !placed.contains(s.slice))
+                .map(|s| s.slice)
+                .collect();
             return Err(MigrationError::Cycle {
                 slices: stuck.join(", "),
             });
@@ -130,7 +139,20 @@ pub fn order<'a>(slices: &[&'a SliceMigrations]) -> Result<Vec<&'a SliceMigratio
 type Applied = BTreeMap<(String, u32), (String, String, Timestamp)>;
 
 /// Applies every pending migration, after checking that the applied ones match the code.
-pub async fn run(db: &Db, slices: &[&SliceMigrations]) -> Result<MigrationReport, MigrationError> {
+///
+/// Returns a boxed `Send` future: callers run it inside layers and tasks, and naming the bound
+/// here sidesteps a compiler limitation with higher-ranked lifetimes in nested async code.
+pub fn run<'a>(
+    db: &'a Db,
+    slices: &'a [&'static SliceMigrations],
+) -> BoxFuture<'a, Result<MigrationReport, MigrationError>> {
+    Box::pin(run_inner(db, slices))
+}
+
+async fn run_inner(
+    db: &Db,
+    slices: &[&'static SliceMigrations],
+) -> Result<MigrationReport, MigrationError> {
     let ordered = order(slices)?;
     let backend = db.backend();
     let mut pooled = db.acquire().await?;
@@ -162,18 +184,34 @@ async fn apply_pending(
             }
             let started = Instant::now();
             apply_one(conn, backend, slice.slice, migration).await?;
-            tracing::info!(slice = slice.slice, version = migration.version, name = migration.name,
-                elapsed_ms = started.elapsed().as_millis() as u64, "migration applied");
-            report
-                .applied
-                .push(format!("{}/{:04}_{}", slice.slice, migration.version, migration.name));
+            tracing::info!(
+                slice = slice.slice,
+                version = migration.version,
+                name = migration.name,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "migration applied"
+            );
+            report.applied.push(format!(
+                "{}/{:04}_{}",
+                slice.slice, migration.version, migration.name
+            ));
         }
     }
     Ok(report)
 }
 
 /// Lists every migration of the code with its applied time; fails like `run` on a mismatch.
-pub async fn status(db: &Db, slices: &[&SliceMigrations]) -> Result<Vec<MigrationStatus>, MigrationError> {
+pub fn status<'a>(
+    db: &'a Db,
+    slices: &'a [&'static SliceMigrations],
+) -> BoxFuture<'a, Result<Vec<MigrationStatus>, MigrationError>> {
+    Box::pin(status_inner(db, slices))
+}
+
+async fn status_inner(
+    db: &Db,
+    slices: &[&'static SliceMigrations],
+) -> Result<Vec<MigrationStatus>, MigrationError> {
     let ordered = order(slices)?;
     let mut pooled = db.acquire().await?;
     let mut conn = pooled.conn();
@@ -199,7 +237,11 @@ pub async fn status(db: &Db, slices: &[&SliceMigrations]) -> Result<Vec<Migratio
     Ok(out)
 }
 
-fn verify(applied: &Applied, ordered: &[&SliceMigrations], backend: Backend) -> Result<(), MigrationError> {
+fn verify(
+    applied: &Applied,
+    ordered: &[&SliceMigrations],
+    backend: Backend,
+) -> Result<(), MigrationError> {
     for ((slice, version), (name, checksum, _)) in applied {
         let known = ordered
             .iter()
@@ -255,18 +297,27 @@ async fn ensure_table(conn: &mut Conn<'_>) -> Result<(), sqlx::Error> {
             )"
         }
     };
-    on_conn!(conn, |c| sqlx::query(sql).execute(&mut **c).await.map(|_| ()))?;
+    on_conn!(conn, |c| sqlx::query(sql)
+        .execute(&mut **c)
+        .await
+        .map(|_| ()))?;
     Ok(())
 }
 
 async fn table_exists(conn: &mut Conn<'_>) -> Result<bool, sqlx::Error> {
     let found: Option<String> = match conn {
-        Conn::Sqlite(c) => sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_migrations'")
+        Conn::Sqlite(c) => {
+            sqlx::query_scalar(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_migrations'",
+            )
             .fetch_optional(&mut **c)
-            .await?,
-        Conn::Postgres(c) => sqlx::query_scalar("SELECT to_regclass('_migrations')::text")
-            .fetch_one(&mut **c)
-            .await?,
+            .await?
+        }
+        Conn::Postgres(c) => {
+            sqlx::query_scalar("SELECT to_regclass('_migrations')::text")
+                .fetch_one(&mut **c)
+                .await?
+        }
     };
     Ok(found.is_some())
 }
@@ -274,7 +325,9 @@ async fn table_exists(conn: &mut Conn<'_>) -> Result<bool, sqlx::Error> {
 /// Several instances starting at once on PostgreSQL: one migrates, the others wait.
 async fn lock(conn: &mut Conn<'_>) -> Result<bool, sqlx::Error> {
     if let Conn::Postgres(c) = conn {
-        sqlx::query("SELECT pg_advisory_lock(7239012345)").execute(&mut **c).await?;
+        sqlx::query("SELECT pg_advisory_lock(7239012345)")
+            .execute(&mut **c)
+            .await?;
         return Ok(true);
     }
     Ok(false)
@@ -282,7 +335,9 @@ async fn lock(conn: &mut Conn<'_>) -> Result<bool, sqlx::Error> {
 
 async fn unlock(conn: &mut Conn<'_>) -> Result<(), sqlx::Error> {
     if let Conn::Postgres(c) = conn {
-        sqlx::query("SELECT pg_advisory_unlock(7239012345)").execute(&mut **c).await?;
+        sqlx::query("SELECT pg_advisory_unlock(7239012345)")
+            .execute(&mut **c)
+            .await?;
     }
     Ok(())
 }
@@ -316,18 +371,55 @@ async fn apply_one(
     let checksum = migration.checksum(backend);
     let now = Timestamp::now();
     // Schema change and bookkeeping commit together (both engines have transactional DDL).
-    on_conn!(conn, |c| {
-        let mut tx = sqlx::Connection::begin(&mut **c).await.map_err(failed)?;
-        sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(failed)?;
-        sqlx::query(record)
-            .bind(slice)
-            .bind(migration.version as i32)
-            .bind(migration.name)
-            .bind(&checksum)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(failed)?;
-        tx.commit().await.map_err(failed)
-    })
+    // BEGIN/COMMIT are issued directly: sqlx's `Transaction` deref trips a compiler limitation
+    // (higher-ranked `Send`) inside futures that must be `Send`.
+    let outcome: Result<(), sqlx::Error> = on_conn!(conn, |c| {
+        sqlx::query("BEGIN").execute(&mut **c).await?;
+        // A plain string runs through the simple-query protocol: several statements are fine.
+        let mut applied = sqlx::Executor::execute(&mut **c, sql).await.map(|_| ());
+        if applied.is_ok() {
+            applied = sqlx::query(record)
+                .bind(slice.to_string())
+                .bind(migration.version as i32)
+                .bind(migration.name.to_string())
+                .bind(checksum.clone())
+                .bind(now)
+                .execute(&mut **c)
+                .await
+                .map(|_| ());
+        }
+        match applied {
+            Ok(()) => sqlx::query("COMMIT").execute(&mut **c).await.map(|_| ()),
+            Err(error) => {
+                let _ = sqlx::query("ROLLBACK").execute(&mut **c).await;
+                Err(error)
+            }
+        }
+    });
+    outcome.map_err(failed)
+}
+
+/// Compile-time guard: the runner's futures must be `Send` (they run inside layers and tasks).
+#[cfg(test)]
+mod send_probe {
+    fn assert_send<T: Send>(_: T) {}
+    #[allow(dead_code)]
+    fn probe(db: &super::Db, c: &mut super::Conn<'_>) {
+        assert_send(super::ensure_table(c));
+        assert_send(super::table_exists(c));
+        assert_send(super::lock(c));
+        assert_send(super::read_applied(c));
+        assert_send(super::apply_one(
+            c,
+            super::Backend::Sqlite,
+            "x",
+            &super::Migration {
+                version: 1,
+                name: "",
+                sqlite: "",
+                postgres: "",
+            },
+        ));
+        assert_send(super::run(db, &[]));
+    }
 }

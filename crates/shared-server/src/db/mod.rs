@@ -8,6 +8,7 @@
 mod connect;
 mod error;
 pub mod migrate;
+pub mod repo;
 mod value;
 
 use std::time::Duration;
@@ -135,8 +136,16 @@ impl Db {
 
     pub fn stats(&self) -> PoolStats {
         let (size, idle, max) = match &self.pool {
-            Pool::Sqlite(p) => (p.size(), p.num_idle() as u32, p.options().get_max_connections()),
-            Pool::Postgres(p) => (p.size(), p.num_idle() as u32, p.options().get_max_connections()),
+            Pool::Sqlite(p) => (
+                p.size(),
+                p.num_idle() as u32,
+                p.options().get_max_connections(),
+            ),
+            Pool::Postgres(p) => (
+                p.size(),
+                p.num_idle() as u32,
+                p.options().get_max_connections(),
+            ),
         };
         PoolStats { size, idle, max }
     }

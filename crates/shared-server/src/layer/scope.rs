@@ -207,13 +207,12 @@ pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 mod tests {
     use super::*;
 
-    fn recorder() -> (
-        Arc<Mutex<Vec<String>>>,
-        impl Fn(&str) -> BoxFuture<'static, Result<(), BoxError>>,
-    ) {
+    type Record = Box<dyn Fn(&str) -> BoxFuture<'static, Result<(), BoxError>>>;
+
+    fn recorder() -> (Arc<Mutex<Vec<String>>>, Record) {
         let log = Arc::new(Mutex::new(Vec::new()));
         let l = log.clone();
-        (log, move |name: &str| {
+        let record: Record = Box::new(move |name: &str| {
             let l = l.clone();
             let name = name.to_string();
             async move {
@@ -221,7 +220,8 @@ mod tests {
                 Ok(())
             }
             .boxed()
-        })
+        });
+        (log, record)
     }
 
     #[tokio::test]

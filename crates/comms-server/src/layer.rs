@@ -1,0 +1,8 @@
+//! The comms slice's layer: what the slice provides to the runtime.
+
+use shared_server::layer::{BoxError, Context, Layer};
+
+/// The comms slice. It provides no service yet.
+pub fn layer() -> Layer {
+    Layer::named_leaf("comms").build(|_, _| async { Ok::<_, BoxError>(Context::new()) })
+}

@@ -1,0 +1,51 @@
+//! The composition: every slice merged with persistence and tooling into the runtime layer, and
+//! the Server layer on top. Mirrors the original system:
+//! `Authentication (iam + email + data access) + Persistence (db + object storage) + Tooling`.
+
+use shared_server::db::migrate::SliceMigrations;
+use shared_server::layer::Layer;
+
+use crate::config::AppConfig;
+use crate::server::{self, ExtraRoutes};
+use crate::{persistence, tooling};
+
+/// Every slice's migrations; the runner orders them by their declared dependencies.
+pub fn migrations() -> Vec<&'static SliceMigrations> {
+    vec![&shared_server::migrations::SHARED_MIGRATIONS]
+}
+
+/// The slices' layers, built concurrently once persistence is up.
+pub fn slices_layer() -> Layer {
+    Layer::merge_all([
+        shared_server::layer(),
+        iam_server::layer(),
+        documents_server::layer(),
+        calendar_server::layer(),
+        comms_server::layer(),
+        knowledge_server::layer(),
+        customization_server::layer(),
+    ])
+    .named("Slices")
+}
+
+/// Everything but the HTTP listener: for embedding (CLI jobs, workers, your own axum app).
+/// Build order: config, tooling, persistence, slices; release runs in reverse, tooling last.
+pub fn runtime_layer(config: AppConfig) -> Layer {
+    slices_layer()
+        .provide_merge(&persistence::layer(migrations()))
+        .provide_merge(&tooling::layer())
+        .provide_merge(&Layer::value("AppConfig", config))
+        .named("Runtime")
+}
+
+/// The runtime plus the HTTP server (what `runtime-server serve` runs).
+pub fn server_layer(config: AppConfig) -> Layer {
+    server_layer_with(config, ExtraRoutes::default())
+}
+
+/// The runtime plus the HTTP server with extra routes of the embedding program.
+pub fn server_layer_with(config: AppConfig, extra: ExtraRoutes) -> Layer {
+    server::layer_with(extra)
+        .provide_merge(&runtime_layer(config))
+        .named("Server")
+}

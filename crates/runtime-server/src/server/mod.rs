@@ -1,0 +1,174 @@
+//! The Server layer: the HTTP router and listener launched as a layer (Effect's
+//! `Layer.launch(Server.layer)`). Acquiring it binds and starts serving; releasing it stops
+//! accepting, lets in-flight requests finish within the drain timeout, then returns.
+
+pub mod error;
+pub mod routes;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use shared_server::layer::{BoxError, Layer};
+use shared_server::storage::ObjectStore;
+use shared_server::Db;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::AppConfig;
+use crate::persistence::LocalObjects;
+pub use routes::{AppState, Authenticated, ExtraRoutes};
+
+/// The running HTTP server.
+#[derive(Debug, Clone)]
+pub struct HttpServer {
+    pub local_addr: SocketAddr,
+    /// The URL clients use: `APP_PUBLIC_URL`, or the listen address.
+    pub base_url: String,
+}
+
+/// The Server layer with the runtime's own routes only.
+pub fn layer() -> Layer {
+    layer_with(ExtraRoutes::default())
+}
+
+/// The Server layer with routes of the embedding program added.
+pub fn layer_with(extra: ExtraRoutes) -> Layer {
+    Layer::named_leaf("HttpServer")
+        .requires::<AppConfig>()
+        .requires::<Db>()
+        .requires::<dyn ObjectStore>()
+        .requires::<LocalObjects>()
+        .service(move |ctx, scope| {
+            let extra = extra.clone();
+            async move {
+                let config = ctx.get::<AppConfig>()?;
+                let listener = tokio::net::TcpListener::bind((config.host, config.port))
+                    .await
+                    .map_err(|e| {
+                        format!(
+                            "cannot listen on {}:{} ({e}); set APP_API_PORT to a free port",
+                            config.host, config.port
+                        )
+                    })?;
+                let local_addr = listener.local_addr()?;
+                let base_url = config
+                    .public_url
+                    .clone()
+                    .unwrap_or_else(|| format!("http://{local_addr}"));
+                if let Some(local) = &ctx.get::<LocalObjects>()?.0 {
+                    local.set_base_url(&base_url);
+                }
+                let state = AppState {
+                    ctx: ctx.clone(),
+                    readiness_timeout: config.readiness_timeout,
+                };
+                let app = routes::router(state, extra)?;
+                let stop = CancellationToken::new();
+                let serving = tokio::spawn(serve(listener, app, stop.clone()));
+                tracing::info!(address = %local_addr, url = %base_url, "listening");
+                let drain = config.shutdown_drain_timeout;
+                scope
+                    .add_finalizer("HttpServer", move || drain_and_stop(stop, serving, drain))
+                    .await;
+                Ok::<_, BoxError>(HttpServer {
+                    local_addr,
+                    base_url,
+                })
+            }
+        })
+}
+
+async fn serve(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    stop: CancellationToken,
+) -> std::io::Result<()> {
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move { stop.cancelled().await })
+        .await
+}
+
+async fn drain_and_stop(
+    stop: CancellationToken,
+    serving: tokio::task::JoinHandle<std::io::Result<()>>,
+    drain: Duration,
+) -> Result<(), BoxError> {
+    tracing::info!(
+        drain_timeout_s = drain.as_secs(),
+        "stopped accepting; draining in-flight requests"
+    );
+    stop.cancel();
+    let started = std::time::Instant::now();
+    let abort = serving.abort_handle();
+    match tokio::time::timeout(drain, serving).await {
+        Ok(Ok(Ok(()))) => {
+            tracing::info!(
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "HTTP server drained"
+            );
+            Ok(())
+        }
+        Ok(Ok(Err(io))) => Err(Box::new(io)),
+        Ok(Err(join)) => Err(format!("HTTP server task failed: {join}").into()),
+        Err(_) => {
+            abort.abort();
+            Err(format!(
+                "in-flight requests did not finish within {} s; connections were closed",
+                drain.as_secs()
+            )
+            .into())
+        }
+    }
+}
+
+/// SIGINT and SIGTERM, registered when installed (so none is missed between start-up and wait).
+pub struct ShutdownSignals {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignals {
+    pub fn install() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(Self {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Self {})
+    }
+
+    /// Resolves on the next SIGINT or SIGTERM.
+    pub async fn recv(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.interrupt.recv() => "SIGINT",
+                _ = self.terminate.recv() => "SIGTERM",
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            "Ctrl-C"
+        }
+    }
+
+    /// Waits for the first signal; after it, a second one exits the process at once.
+    pub async fn wait_then_arm_force_exit(mut self) {
+        let name = self.recv().await;
+        tracing::info!(
+            signal = name,
+            "shutdown requested; a second signal forces exit"
+        );
+        tokio::spawn(async move {
+            let name = self.recv().await;
+            eprintln!("{name} received again: exiting immediately");
+            std::process::exit(130);
+        });
+    }
+}

@@ -1,0 +1,123 @@
+//! The route table: public routes (health, readiness, signed object URLs) and the protected group
+//! where slices mount their routes behind authentication.
+
+use std::time::{Duration, Instant};
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+use shared_server::storage::{object_routes, ObjectStore};
+use shared_server::{Context, Db};
+
+use super::error::ApiError;
+use crate::persistence::LocalObjects;
+
+/// What handlers of the runtime's own routes need.
+#[derive(Clone)]
+pub struct AppState {
+    pub ctx: Context,
+    pub readiness_timeout: Duration,
+}
+
+/// The caller's identity, stored in request extensions by the auth resolver (issue 5). Protected
+/// routes refuse requests without one.
+#[derive(Debug, Clone)]
+pub struct Authenticated;
+
+/// Routes added by the embedding program: public ones and ones behind authentication.
+#[derive(Clone, Default)]
+pub struct ExtraRoutes {
+    pub public: Router,
+    pub protected: Router,
+}
+
+pub fn router(state: AppState, extra: ExtraRoutes) -> Result<Router, shared_server::BoxError> {
+    let public = Router::new()
+        .route("/v1/health", get(health))
+        .route("/v1/ready", get(ready))
+        .with_state(state.clone());
+    let mut app = public.merge(extra.public);
+    if let Some(local) = state.ctx.get::<LocalObjects>()?.0.clone() {
+        app = app.merge(object_routes(local));
+    }
+    if extra.protected.has_routes() {
+        let protected = extra
+            .protected
+            .route_layer(middleware::from_fn(require_authentication));
+        app = app.merge(protected);
+    }
+    Ok(app.fallback(not_found))
+}
+
+async fn health() -> &'static str {
+    "OK"
+}
+
+/// 200 with each dependency's status, or 503 naming the one that fails.
+async fn ready(State(state): State<AppState>) -> Response {
+    let timeout = state.readiness_timeout;
+    let db = state.ctx.get::<Db>().map_err(ApiError::internal);
+    let store = state
+        .ctx
+        .get::<dyn ObjectStore>()
+        .map_err(ApiError::internal);
+    let (db, store) = match (db, store) {
+        (Ok(db), Ok(store)) => (db, store),
+        (Err(e), _) | (_, Err(e)) => return e.into_response(),
+    };
+    let (database, object_store) = tokio::join!(
+        check(timeout, async {
+            db.ping(timeout).await.map_err(|e| e.to_string())
+        }),
+        check(timeout, async {
+            store.check().await.map_err(|e| e.to_string())
+        }),
+    );
+    let failing: Vec<&str> = [("database", &database), ("objectStore", &object_store)]
+        .iter()
+        .filter(|(_, c)| c["status"] != "ok")
+        .map(|(name, _)| *name)
+        .collect();
+    let status = if failing.is_empty() {
+        StatusCode::OK
+    } else {
+        tracing::warn!(failing = ?failing, "readiness check failed");
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = json!({
+        "status": if failing.is_empty() { "ok" } else { "unavailable" },
+        "failing": failing,
+        "checks": { "database": database, "objectStore": object_store },
+    });
+    (status, Json(body)).into_response()
+}
+
+async fn check(
+    timeout: Duration,
+    probe: impl std::future::Future<Output = Result<(), String>>,
+) -> serde_json::Value {
+    let started = Instant::now();
+    let outcome = tokio::time::timeout(timeout, probe)
+        .await
+        .unwrap_or_else(|_| Err(format!("no answer within {} ms", timeout.as_millis())));
+    let latency_ms = started.elapsed().as_millis() as u64;
+    match outcome {
+        Ok(()) => json!({ "status": "ok", "latencyMs": latency_ms }),
+        Err(error) => json!({ "status": "error", "latencyMs": latency_ms, "error": error }),
+    }
+}
+
+async fn require_authentication(request: axum::extract::Request, next: Next) -> Response {
+    if request.extensions().get::<Authenticated>().is_none() {
+        return ApiError::unauthorized().into_response();
+    }
+    next.run(request).await
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found()
+}
