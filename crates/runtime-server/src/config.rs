@@ -83,6 +83,30 @@ pub struct AppConfig {
     pub object_store: ObjectStoreConfig,
     pub shutdown_drain_timeout: Duration,
     pub readiness_timeout: Duration,
+    pub http: HttpConfig,
+    /// OTLP export; `None` unless `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
+    pub otel: Option<OtelConfig>,
+}
+
+/// Limits of the HTTP stack.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Largest request body accepted (413 above it); signed object uploads have their own limit.
+    pub body_limit_bytes: usize,
+    /// Longest time a request may take, body included (408 after it).
+    pub request_timeout: Duration,
+}
+
+/// OpenTelemetry export over OTLP/HTTP (protobuf), from the standard `OTEL_*` variables.
+#[derive(Debug, Clone)]
+pub struct OtelConfig {
+    /// Base endpoint; signals go to `<endpoint>/v1/traces`, `/v1/logs`, `/v1/metrics`.
+    pub endpoint: String,
+    /// Extra request headers (`OTEL_EXPORTER_OTLP_HEADERS`), e.g. an API key; never logged.
+    pub headers: Vec<(String, Secret)>,
+    pub service_name: String,
+    pub export_timeout: Duration,
+    pub metrics_interval: Duration,
 }
 
 /// Why the configuration was refused.
@@ -203,6 +227,22 @@ impl AppConfig {
             2000u64,
             "a number of milliseconds",
         )?);
+        let http = HttpConfig {
+            body_limit_bytes: parse_or(
+                vars,
+                "APP_BODY_LIMIT_BYTES",
+                2 * 1024 * 1024usize,
+                "a number of bytes",
+            )?,
+            request_timeout: Duration::from_secs(parse_or(
+                vars,
+                "APP_REQUEST_TIMEOUT_SECS",
+                30u64,
+                "a number of seconds",
+            )?),
+        };
+        let app_name = vars.var("APP_NAME").unwrap_or_else(|| "app".into());
+        let otel = otel_config(vars, &app_name)?;
         if !missing.is_empty() {
             return Err(ConfigError::MissingRequired {
                 env: env.as_str(),
@@ -210,7 +250,7 @@ impl AppConfig {
             });
         }
         Ok(AppConfig {
-            app_name: vars.var("APP_NAME").unwrap_or_else(|| "app".into()),
+            app_name,
             env,
             host,
             port,
@@ -225,6 +265,8 @@ impl AppConfig {
             object_store,
             shutdown_drain_timeout,
             readiness_timeout,
+            http,
+            otel,
         })
     }
 
@@ -312,6 +354,61 @@ impl AppConfig {
         }
         out
     }
+}
+
+fn otel_config(vars: &dyn VarSource, app_name: &str) -> Result<Option<OtelConfig>, ConfigError> {
+    if parse_or(vars, "OTEL_SDK_DISABLED", false, "true or false")? {
+        return Ok(None);
+    }
+    let Some(endpoint) = vars.var("OTEL_EXPORTER_OTLP_ENDPOINT") else {
+        return Ok(None);
+    };
+    let endpoint = parse_http_url("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)?;
+    match vars.var("OTEL_EXPORTER_OTLP_PROTOCOL").as_deref() {
+        None | Some("http/protobuf") => {}
+        Some(other) => {
+            return Err(invalid(
+                "OTEL_EXPORTER_OTLP_PROTOCOL",
+                other,
+                "http/protobuf (the only protocol this build exports)",
+            ))
+        }
+    }
+    let mut headers = Vec::new();
+    for pair in vars
+        .var("OTEL_EXPORTER_OTLP_HEADERS")
+        .unwrap_or_default()
+        .split(',')
+        .filter(|p| !p.trim().is_empty())
+    {
+        let (key, value) = pair.split_once('=').ok_or_else(|| {
+            invalid(
+                "OTEL_EXPORTER_OTLP_HEADERS",
+                "***",
+                "comma-separated key=value pairs",
+            )
+        })?;
+        headers.push((key.trim().to_string(), Secret::new(value.trim())));
+    }
+    Ok(Some(OtelConfig {
+        endpoint,
+        headers,
+        service_name: vars
+            .var("OTEL_SERVICE_NAME")
+            .unwrap_or_else(|| format!("{app_name}-server")),
+        export_timeout: Duration::from_millis(parse_or(
+            vars,
+            "OTEL_EXPORTER_OTLP_TIMEOUT",
+            10_000u64,
+            "a number of milliseconds",
+        )?),
+        metrics_interval: Duration::from_millis(parse_or(
+            vars,
+            "OTEL_METRIC_EXPORT_INTERVAL",
+            60_000u64,
+            "a number of milliseconds",
+        )?),
+    }))
 }
 
 fn database_config(vars: &dyn VarSource, data_dir: &Path) -> Result<DbConfig, ConfigError> {

@@ -99,7 +99,7 @@ async fn serve(config: AppConfig, started: Instant) -> ExitCode {
 }
 
 async fn migrate_command(config: AppConfig) -> ExitCode {
-    runtime_server::tooling::init_logging(&config);
+    runtime_server::tooling::init_logging(&config, None);
     let db = match Db::connect(&config.database).await {
         Ok(db) => db,
         Err(error) => {

@@ -2,8 +2,12 @@
 //! `Layer.launch(Server.layer)`). Acquiring it binds and starts serving; releasing it stops
 //! accepting, lets in-flight requests finish within the drain timeout, then returns.
 
+pub mod cors;
+pub mod envelope;
 pub mod error;
+pub mod observe;
 pub mod routes;
+pub mod security;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -15,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::AppConfig;
 use crate::persistence::LocalObjects;
+use crate::tooling::HttpMetrics;
 pub use routes::{AppState, Authenticated, ExtraRoutes};
 
 /// The running HTTP server.
@@ -37,6 +42,7 @@ pub fn layer_with(extra: ExtraRoutes) -> Layer {
         .requires::<Db>()
         .requires::<dyn ObjectStore>()
         .requires::<LocalObjects>()
+        .requires::<HttpMetrics>()
         .service(move |ctx, scope| {
             let extra = extra.clone();
             async move {

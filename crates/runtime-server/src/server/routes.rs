@@ -13,8 +13,20 @@ use serde_json::json;
 use shared_server::storage::{object_routes, ObjectStore};
 use shared_server::{Context, Db};
 
+use axum::http::header;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+
+use super::cors::{cors, CorsPolicy};
+use super::envelope;
 use super::error::ApiError;
+use super::observe::observe;
+use super::security::{security_headers, Hsts};
+use crate::config::{AppConfig, AppEnv};
 use crate::persistence::LocalObjects;
+use crate::tooling::HttpMetrics;
 
 /// What handlers of the runtime's own routes need.
 #[derive(Clone)]
@@ -35,22 +47,65 @@ pub struct ExtraRoutes {
     pub protected: Router,
 }
 
+/// The full route table with the middleware stack, outermost first: request id + span + log +
+/// metrics, CORS, security headers, compression, error envelope, then (not on signed object
+/// uploads, which have their own limit) body limit, timeout and panic catching.
 pub fn router(state: AppState, extra: ExtraRoutes) -> Result<Router, shared_server::BoxError> {
+    let config = state.ctx.get::<AppConfig>()?;
+    let metrics = state.ctx.get::<HttpMetrics>()?;
     let public = Router::new()
         .route("/v1/health", get(health))
         .route("/v1/ready", get(ready))
+        .route("/metrics", get(prometheus_metrics))
         .with_state(state.clone());
     let mut app = public.merge(extra.public);
-    if let Some(local) = state.ctx.get::<LocalObjects>()?.0.clone() {
-        app = app.merge(object_routes(local));
-    }
     if extra.protected.has_routes() {
         let protected = extra
             .protected
             .route_layer(middleware::from_fn(require_authentication));
         app = app.merge(protected);
     }
-    Ok(app.fallback(not_found))
+    let mut app = app
+        .fallback(not_found)
+        .layer(CatchPanicLayer::custom(envelope::panic_response))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            config.http.request_timeout,
+        ))
+        .layer(RequestBodyLimitLayer::new(config.http.body_limit_bytes));
+    if let Some(local) = state.ctx.get::<LocalObjects>()?.0.clone() {
+        app = app.merge(object_routes(local));
+    }
+    Ok(app
+        .layer(middleware::from_fn(envelope::error_envelope))
+        .layer(CompressionLayer::new())
+        .layer(middleware::from_fn_with_state(
+            Hsts(config.env == AppEnv::Prod),
+            security_headers,
+        ))
+        .layer(middleware::from_fn_with_state(
+            CorsPolicy::new(config.trusted_origins.clone()),
+            cors,
+        ))
+        .layer(middleware::from_fn_with_state((*metrics).clone(), observe)))
+}
+
+/// Prometheus text exposition; pool gauges are sampled at scrape time.
+async fn prometheus_metrics(State(state): State<AppState>) -> Response {
+    let Ok(metrics) = state.ctx.get::<HttpMetrics>() else {
+        return ApiError::internal("metrics service missing").into_response();
+    };
+    if let Ok(db) = state.ctx.get::<Db>() {
+        metrics.record_pool(db.stats());
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        metrics.render(),
+    )
+        .into_response()
 }
 
 async fn health() -> &'static str {
