@@ -14,6 +14,14 @@ pub fn run(command: &str, args: &[String]) -> Result<ExitCode> {
     let invocation = Invocation::parse(command, args)?;
     let mut cargo = process::cargo();
     cargo.args(invocation.cargo_args());
+    if invocation.devtools {
+        // tokio-console needs tokio's unstable instrumentation; build it in its own target dir
+        // so switching flags does not rebuild the normal one.
+        let flags = std::env::var("RUSTFLAGS").unwrap_or_default();
+        cargo.env("RUSTFLAGS", format!("{flags} --cfg tokio_unstable").trim().to_string());
+        cargo.env("CARGO_TARGET_DIR", "target/devtools");
+        eprintln!("xtask: devtools on: connect with `tokio-console` (http://127.0.0.1:6669)");
+    }
     process::run_in_place(cargo)
 }
 

@@ -63,12 +63,27 @@ pub fn init_logging(config: &AppConfig, otel: Option<&otel::OtelProviders>) -> b
     let traces = otel.map(|o| tracing_opentelemetry::layer().with_tracer(o.tracer()));
     let logs = otel.map(|o| OpenTelemetryTracingBridge::new(&o.logger_provider));
     tracing_subscriber::registry()
-        .with(filter(config))
-        .with(fmt)
-        .with(traces)
-        .with(logs)
+        .with(devtools())
+        .with(fmt.with_filter(filter(config)))
+        .with(traces.map(|t| t.with_filter(filter(config))))
+        .with(logs.map(|l| l.with_filter(filter(config))))
         .try_init()
         .is_ok()
+}
+
+/// tokio-console's layer (feature `devtools`); it sees tokio's own spans, which the log filter
+/// would hide, so it is installed beside the filtered layers.
+#[cfg(feature = "devtools")]
+fn devtools<S>() -> Option<impl tracing_subscriber::Layer<S>>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    Some(console_subscriber::spawn())
+}
+
+#[cfg(not(feature = "devtools"))]
+fn devtools() -> Option<tracing_subscriber::layer::Identity> {
+    None
 }
 
 pub fn layer() -> Layer {
