@@ -7,6 +7,7 @@
 
 mod connect;
 mod error;
+mod transaction;
 pub mod migrate;
 pub mod repo;
 mod value;
