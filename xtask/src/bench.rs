@@ -1,10 +1,228 @@
-//! `cargo xtask bench`: placeholder so the command is already listed and reserved.
+//! `cargo xtask bench`: what the production HTTP stack costs, measured in one run (issue 3, item 5).
 //!
-//! The benchmarks are tracked in issue 3; until they land the command says so and exits with 2.
+//! It builds the release binaries, then measures, printing a progress line per step:
+//! 1. start-up of `runtime-server serve` on SQLite, launch to first healthy answer, cold and warm;
+//! 2. its resident memory idle and under load, and that SIGTERM ends it with exit 0;
+//! 3. requests/s and p50/p99 latency of `GET /v1/health` and a small JSON route through the full
+//!    middleware stack versus the same handlers on a bare axum router in the same process
+//!    (`examples/bench_target.rs`), in interleaved rounds, reported as ratios.
+//!
+//! It prints a table and writes every number to `target/bench/http.json`. Targets are reported,
+//! not asserted. The load generator is xtask's own (std threads, keep-alive HTTP/1.1).
 
+mod child;
+mod http;
+mod json;
+mod load;
+mod report;
+mod serve;
+mod stack;
+
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
-pub fn run(_args: &[String]) -> ExitCode {
-    eprintln!("bench: not available yet (see issue 3)");
-    ExitCode::from(2)
+use crate::error::{Error, Result};
+use crate::process;
+use child::ScratchDir;
+use report::Results;
+use serve::ServeBinary;
+
+/// How hard and how long to measure.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub connections: usize,
+    /// Length of one measured round of one stack on one route.
+    pub duration: Duration,
+    pub rounds: usize,
+    pub warm_up: Duration,
+    pub start_runs: usize,
+    pub memory_load: Duration,
+    pub quick: bool,
+}
+
+impl Settings {
+    fn standard() -> Self {
+        Self {
+            connections: 16,
+            duration: Duration::from_secs(3),
+            rounds: 5,
+            warm_up: Duration::from_millis(500),
+            start_runs: 5,
+            memory_load: Duration::from_secs(6),
+            quick: false,
+        }
+    }
+
+    fn quick() -> Self {
+        Self {
+            duration: Duration::from_secs(1),
+            rounds: 3,
+            warm_up: Duration::from_millis(200),
+            start_runs: 3,
+            memory_load: Duration::from_secs(2),
+            quick: true,
+            ..Self::standard()
+        }
+    }
+
+    /// `[--quick] [--duration-secs N] [--connections N] [--rounds N]`; explicit numbers win over
+    /// `--quick`.
+    fn parse(args: &[String]) -> Result<Self> {
+        let mut settings = if args.iter().any(|a| a == "--quick") {
+            Self::quick()
+        } else {
+            Self::standard()
+        };
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--quick" => {}
+                "--duration-secs" => {
+                    let secs = number(arg, args.next())?;
+                    settings.duration = Duration::from_secs(secs as u64);
+                    settings.memory_load = Duration::from_secs(2 * secs as u64);
+                }
+                "--connections" => settings.connections = number(arg, args.next())?,
+                "--rounds" => settings.rounds = number(arg, args.next())?,
+                other => return Err(Error::usage(format!("`bench` does not take `{other}`"))),
+            }
+        }
+        Ok(settings)
+    }
+}
+
+/// A positive whole number following `flag`.
+fn number(flag: &str, value: Option<&String>) -> Result<usize> {
+    value
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|n| (1..=10_000).contains(n))
+        .ok_or_else(|| Error::usage(format!("`{flag}` needs a whole number from 1 to 10000")))
+}
+
+/// Progress lines on stderr, each with the time since the benchmark started.
+pub struct Progress {
+    started: Instant,
+}
+
+impl Progress {
+    pub fn say(&self, message: &str) {
+        eprintln!(
+            "bench [{:>6.1}s] {message}",
+            self.started.elapsed().as_secs_f64()
+        );
+    }
+}
+
+pub fn run(args: &[String]) -> Result<ExitCode> {
+    let settings = Settings::parse(args)?;
+    let progress = Progress {
+        started: Instant::now(),
+    };
+    let release = target_dir().join("release");
+    let out_dir = target_dir().join("bench");
+    build(&progress)?;
+    let results = measure(&release, &out_dir, settings, &progress).map_err(Error::new)?;
+    println!("\n{}", results.table());
+    let path = out_dir.join("http.json");
+    std::fs::write(&path, results.json().render())
+        .map_err(|error| Error::new(format!("bench: cannot write {}: {error}", path.display())))?;
+    progress.say(&format!("wrote {}", path.display()));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Cargo's target directory (`CARGO_TARGET_DIR`, or `target/` in the workspace).
+fn target_dir() -> PathBuf {
+    let root = process::workspace_root();
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(|dir| root.join(dir))
+        .unwrap_or_else(|| root.join("target"))
+}
+
+fn build(progress: &Progress) -> Result<()> {
+    let mut cargo = process::cargo();
+    cargo.args(["build", "--release", "-p", "runtime-server"]);
+    cargo.args(["--bin", "runtime-server", "--example", "bench_target"]);
+    progress.say(&format!(
+        "building: {} (the first release build takes a while)",
+        process::describe(&cargo)
+    ));
+    let status = cargo
+        .status()
+        .map_err(|error| Error::new(format!("bench: cannot run cargo: {error}")))?;
+    if !status.success() {
+        return Err(Error::new(format!(
+            "bench: the release build failed ({})",
+            process::describe_status(status)
+        )));
+    }
+    progress.say("built");
+    Ok(())
+}
+
+/// The three phases, in order: start-up, memory, stack comparison.
+fn measure(
+    release: &Path,
+    out_dir: &Path,
+    settings: Settings,
+    progress: &Progress,
+) -> std::result::Result<Results, String> {
+    let began = Instant::now();
+    let logs = out_dir.join("logs");
+    let serve = ServeBinary {
+        program: &release.join("runtime-server"),
+        logs: &logs,
+    };
+    progress.say(&format!(
+        "start-up: {} cold and {} warm starts of runtime-server serve (logs in {})",
+        settings.start_runs,
+        settings.start_runs,
+        logs.display()
+    ));
+    let warm = ScratchDir::create("warm")?;
+    let (cold_starts, warm_starts) =
+        serve.measure_starts(settings.start_runs, &warm.0, progress)?;
+    let memory = serve.measure_memory(&warm.0, &settings, progress)?;
+    progress.say(&format!(
+        "stack: {} connections, {} rounds x {} s per stack and route",
+        settings.connections,
+        settings.rounds,
+        settings.duration.as_secs()
+    ));
+    let target = release.join("examples").join("bench_target");
+    let stack = stack::measure(&target, &logs, &settings, progress)?;
+    Ok(Results {
+        nproc: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        settings,
+        stack,
+        cold: cold_starts,
+        warm: warm_starts,
+        memory,
+        measure_secs: began.elapsed().as_secs_f64(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Settings> {
+        Settings::parse(&args.iter().map(|a| a.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn explicit_numbers_win_over_quick() {
+        let settings = parse(&["--connections", "8", "--quick", "--duration-secs", "2"]).unwrap();
+        assert!(settings.quick);
+        assert_eq!(settings.connections, 8);
+        assert_eq!(settings.duration, Duration::from_secs(2));
+        assert_eq!(settings.rounds, Settings::quick().rounds);
+    }
+
+    #[test]
+    fn bad_flags_are_usage_errors() {
+        assert_eq!(parse(&["--connections"]).unwrap_err().code, 2);
+        assert_eq!(parse(&["--rounds", "0"]).unwrap_err().code, 2);
+        assert_eq!(parse(&["--fast"]).unwrap_err().code, 2);
+    }
 }

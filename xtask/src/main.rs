@@ -25,7 +25,9 @@ Commands:
   doctor [-- ARGS]                           check configuration and connectivity of the runtime
   graph [--mermaid] [-- ARGS]                print the runtime's layer graph
   test [CARGO TEST ARGS]                     run the whole test suite against a throwaway PostgreSQL
-  bench                                      run the benchmarks (not available yet)
+  bench [--quick] [--duration-secs N] [--connections N] [--rounds N]
+                                             measure the HTTP stack (full vs bare axum), start-up and
+                                             memory of the release server; writes target/bench/http.json
   help                                       show this text
 
 Environment:
@@ -55,7 +57,7 @@ fn dispatch(args: &[String]) -> Result<ExitCode> {
     match command.as_str() {
         "serve" | "migrate" | "doctor" | "graph" => server::run(command, rest),
         "test" => test::run(rest),
-        "bench" => Ok(bench::run(rest)),
+        "bench" => bench::run(rest),
         "help" | "-h" | "--help" => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)

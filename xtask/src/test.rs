@@ -14,7 +14,10 @@ use crate::process;
 
 /// Directories (relative to the workspace root) of the Node.js clients the compatibility tests drive.
 /// Adding a client is one line here; `npm ci` runs in each one that has a `package-lock.json`.
-const JS_CLIENT_DIRS: &[&str] = &[];
+const JS_CLIENT_DIRS: &[&str] = &[
+    "crates/runtime-server/tests/js/effect-rpc",
+    "crates/iam-server/tests/js/better-auth",
+];
 
 /// Workspace packages without a library target: `cargo test --lib` and `--doc` fail if only these
 /// are selected.

@@ -1,8 +1,97 @@
-//! The iam slice's layer: what the slice provides to the runtime.
+//! The iam slice's layer (slices.md §9): from `Db`, `dyn Clock`, the shared repositories,
+//! `dyn Mailer` and `IamConfig` it builds the IAM repositories, the password hasher,
+//! `AuthService`, the `AuthContextResolver` (as `Arc<dyn AuthResolver>`) and the auth API
+//! router (`AuthRoutes`).
+//!
+//! It also starts the `IamCleanup` job (hourly), which its finalizer stops.
+//!
+//! The database must already have the iam migrations (`IAM_MIGRATIONS`, after `shared`); the
+//! runtime applies every slice's migrations before slices are built.
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use shared_server::auth::AuthResolver;
 use shared_server::layer::{BoxError, Context, Layer};
+use shared_server::mail::Mailer;
+use shared_server::repos::{OrganizationRepo, SessionRepo, UserRepo};
+use shared_server::{Clock, Db};
 
-/// The iam slice. It provides no service yet.
+use crate::config::IamConfig;
+use crate::http::{self, AuthRoutes};
+use crate::repos::{AccountRepo, MemberRepo, VerificationRepo};
+use crate::services::{AuthContextResolver, AuthRepos, AuthService, IamCleanup, PasswordHasher};
+
+/// The cleanup job's first run after start, and its period.
+const CLEANUP_FIRST_RUN: Duration = Duration::from_secs(10);
+const CLEANUP_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// The iam slice: requires `Db`, `dyn Clock`, `UserRepo`, `OrganizationRepo`, `SessionRepo`,
+/// `dyn Mailer` and `IamConfig`; provides `AccountRepo`, `VerificationRepo`, `MemberRepo`,
+/// `PasswordHasher`, `AuthService`, `AuthContextResolver`, `dyn AuthResolver`, `AuthRoutes`
+/// and `IamCleanup` (started).
 pub fn layer() -> Layer {
-    Layer::named_leaf("iam").build(|_, _| async { Ok::<_, BoxError>(Context::new()) })
+    Layer::named_leaf("iam")
+        .requires::<Db>()
+        .requires::<dyn Clock>()
+        .requires::<UserRepo>()
+        .requires::<OrganizationRepo>()
+        .requires::<SessionRepo>()
+        .requires::<dyn Mailer>()
+        .requires::<IamConfig>()
+        .provides::<AccountRepo>()
+        .provides::<VerificationRepo>()
+        .provides::<MemberRepo>()
+        .provides::<PasswordHasher>()
+        .provides::<AuthService>()
+        .provides::<AuthContextResolver>()
+        .provides::<dyn AuthResolver>()
+        .provides::<AuthRoutes>()
+        .provides::<IamCleanup>()
+        .build(|ctx, scope| async move {
+            let db = (*ctx.get::<Db>()?).clone();
+            let clock = ctx.get::<dyn Clock>()?;
+            let config = ctx.get::<IamConfig>()?;
+            let mailer = ctx.get::<dyn Mailer>()?;
+            let repos = AuthRepos {
+                users: (*ctx.get::<UserRepo>()?).clone(),
+                orgs: (*ctx.get::<OrganizationRepo>()?).clone(),
+                sessions: (*ctx.get::<SessionRepo>()?).clone(),
+                accounts: AccountRepo::new(db.clone(), clock.clone()),
+                verifications: VerificationRepo::new(db.clone(), clock.clone()),
+                members: MemberRepo::new(db.clone(), clock.clone()),
+            };
+            let passwords = PasswordHasher::new();
+            let service = Arc::new(AuthService::new(
+                db,
+                clock.clone(),
+                config,
+                repos.clone(),
+                passwords.clone(),
+                mailer,
+            ));
+            let resolver = AuthContextResolver::new(service.clone());
+            let cleanup =
+                IamCleanup::new(repos.verifications.clone(), repos.sessions.clone(), clock);
+            let job = cleanup.clone().start(CLEANUP_FIRST_RUN, CLEANUP_INTERVAL);
+            scope
+                .add_finalizer("stop the iam cleanup job", move || async move {
+                    job.stop().await;
+                    Ok::<_, BoxError>(())
+                })
+                .await;
+            let routes = AuthRoutes(http::router(service.clone()));
+
+            let mut out = Context::new();
+            out.insert(repos.accounts)
+                .insert(repos.verifications)
+                .insert(repos.members)
+                .insert(passwords)
+                .insert(resolver.clone())
+                .insert(routes)
+                .insert(cleanup);
+            out.insert_arc::<AuthService>(service);
+            out.insert_arc::<dyn AuthResolver>(Arc::new(resolver));
+            Ok::<_, BoxError>(out)
+        })
 }

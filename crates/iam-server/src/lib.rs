@@ -1,6 +1,19 @@
-//! `iam-server`: the iam slice. Its entities, repositories, services and RPC procedures arrive
-//! with the issue that builds the slice; until then its layer provides nothing (no fake services).
+//! `iam-server`: the identity slice. Credentials, verification values and memberships live in
+//! its tables (`IAM_MIGRATIONS`); users, organizations and sessions in the shared ones. It serves
+//! the better-auth-compatible auth API (`http`) and resolves every request's `AuthContext`
+//! (`services::AuthContextResolver`).
 
+pub mod config;
+pub mod entities;
+pub mod error;
+pub mod http;
 mod layer;
+pub mod migrations;
+pub mod repos;
+pub mod services;
 
+pub use config::{IamConfig, IamConfigError};
+pub use error::{ErrorCode, IamError};
+pub use http::AuthRoutes;
 pub use layer::layer;
+pub use migrations::IAM_MIGRATIONS;

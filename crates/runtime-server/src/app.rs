@@ -11,18 +11,25 @@ use crate::{persistence, tooling};
 
 /// Every slice's migrations; the runner orders them by their declared dependencies.
 pub fn migrations() -> Vec<&'static SliceMigrations> {
-    vec![&shared_server::migrations::SHARED_MIGRATIONS]
+    vec![
+        &shared_server::migrations::SHARED_MIGRATIONS,
+        &comms_server::COMMS_MIGRATIONS,
+        &iam_server::IAM_MIGRATIONS,
+    ]
 }
 
-/// The slices' layers, built concurrently once persistence is up.
+/// The slices' layers in the order of their requirements (slices.md §9): shared first; then
+/// documents and comms (siblings, built concurrently); then iam and knowledge, which use their
+/// services; calendar and customization need only persistence and build beside the rest.
 pub fn slices_layer() -> Layer {
+    let shared = shared_server::layer();
+    let second =
+        Layer::merge_all([documents_server::layer(), comms_server::layer()]).provide_merge(&shared);
+    let third =
+        Layer::merge_all([iam_server::layer(), knowledge_server::layer()]).provide_merge(&second);
     Layer::merge_all([
-        shared_server::layer(),
-        iam_server::layer(),
-        documents_server::layer(),
+        third,
         calendar_server::layer(),
-        comms_server::layer(),
-        knowledge_server::layer(),
         customization_server::layer(),
     ])
     .named("Slices")
@@ -31,10 +38,17 @@ pub fn slices_layer() -> Layer {
 /// Everything but the HTTP listener: for embedding (CLI jobs, workers, your own axum app).
 /// Build order: config, tooling, persistence, slices; release runs in reverse, tooling last.
 pub fn runtime_layer(config: AppConfig) -> Layer {
+    let slice_configs = Layer::merge_all([
+        Layer::value("CommsConfig", config.comms.clone()),
+        Layer::shared("IamConfig", config.iam.clone()),
+    ]);
     slices_layer()
         .provide_merge(&persistence::layer(migrations()))
         .provide_merge(&tooling::layer())
-        .provide_merge(&Layer::value("AppConfig", config))
+        .provide_merge(&Layer::merge_all([
+            Layer::value("AppConfig", config),
+            slice_configs,
+        ]))
         .named("Runtime")
 }
 

@@ -6,12 +6,14 @@
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
+use std::num::NonZeroU64;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use shared_server::db::{redact_url, DbConfig};
 
 use crate::persistence::s3::S3Config;
+use crate::rpc::RpcLimits;
 
 /// Deployment environment (`APP_ENV`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,8 +86,15 @@ pub struct AppConfig {
     pub shutdown_drain_timeout: Duration,
     pub readiness_timeout: Duration,
     pub http: HttpConfig,
+    /// Per-connection limits of the RPC endpoints (`APP_RPC_*`).
+    pub rpc: RpcLimits,
     /// OTLP export; `None` unless `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
     pub otel: Option<OtelConfig>,
+    /// Email delivery (comms slice).
+    pub comms: comms_server::CommsConfig,
+    /// Authentication (iam slice).
+    /// Shared, not copied: the server sets its default public URL once it listens.
+    pub iam: std::sync::Arc<iam_server::IamConfig>,
 }
 
 /// Limits of the HTTP stack.
@@ -123,6 +132,10 @@ pub enum ConfigError {
         env: &'static str,
         missing: Vec<&'static str>,
     },
+    #[error(transparent)]
+    Comms(#[from] comms_server::config::CommsConfigError),
+    #[error(transparent)]
+    Iam(#[from] iam_server::IamConfigError),
     #[error("cannot use data directory {path}: {message} (set APP_DATA_DIR to a writable folder)")]
     DataDir { path: String, message: String },
 }
@@ -241,8 +254,35 @@ impl AppConfig {
                 "a number of seconds",
             )?),
         };
+        let rpc = rpc_limits(vars)?;
         let app_name = vars.var("APP_NAME").unwrap_or_else(|| "app".into());
         let otel = otel_config(vars, &app_name)?;
+        // Outside development the comms slice needs a transport and a sender; list them with
+        // the other missing variables instead of stopping at the first.
+        if env != AppEnv::Dev {
+            if vars.var("EMAIL_TRANSPORT").is_none() && vars.var("SMTP_URL").is_none() {
+                missing.push("EMAIL_TRANSPORT (or SMTP_URL)");
+            }
+            if vars.var("EMAIL_FROM").is_none() {
+                missing.push("EMAIL_FROM");
+            }
+        }
+        let iam = if missing.is_empty() {
+            Some(std::sync::Arc::new(iam_server::IamConfig::from_vars(
+                &|name| vars.var(name),
+                Some(auth_secret.expose()),
+            )?))
+        } else {
+            None
+        };
+        let comms = if missing.is_empty() {
+            Some(comms_server::CommsConfig::from_vars(
+                &|name| vars.var(name),
+                &data_dir,
+            )?)
+        } else {
+            None
+        };
         if !missing.is_empty() {
             return Err(ConfigError::MissingRequired {
                 env: env.as_str(),
@@ -266,7 +306,16 @@ impl AppConfig {
             shutdown_drain_timeout,
             readiness_timeout,
             http,
+            rpc,
             otel,
+            comms: comms.ok_or_else(|| ConfigError::MissingRequired {
+                env: env.as_str(),
+                missing: vec![],
+            })?,
+            iam: iam.ok_or_else(|| ConfigError::MissingRequired {
+                env: env.as_str(),
+                missing: vec![],
+            })?,
         })
     }
 
@@ -318,6 +367,7 @@ impl AppConfig {
                 self.shutdown_drain_timeout.as_secs().to_string(),
             ),
         ];
+        out.extend(self.comms.redacted());
         match &self.object_store {
             ObjectStoreConfig::Local { root } => {
                 out.push(("OBJECT_STORE", "local".into()));
@@ -599,6 +649,38 @@ fn parse_http_url(var: &'static str, value: &str) -> Result<String, ConfigError>
     }
 }
 
+/// The RPC endpoints' limits; zero is refused (it would refuse every call).
+fn rpc_limits(vars: &dyn VarSource) -> Result<RpcLimits, ConfigError> {
+    let defaults = RpcLimits::default();
+    let positive = |var, default: u64, expected| -> Result<u64, ConfigError> {
+        let default = NonZeroU64::new(default).unwrap_or(NonZeroU64::MIN);
+        Ok(parse_or(vars, var, default, expected)?.get())
+    };
+    let as_usize = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+    Ok(RpcLimits {
+        max_frame_bytes: as_usize(positive(
+            "APP_RPC_MAX_FRAME_BYTES",
+            defaults.max_frame_bytes as u64,
+            "a positive number of bytes",
+        )?),
+        max_in_flight: as_usize(positive(
+            "APP_RPC_MAX_IN_FLIGHT",
+            defaults.max_in_flight as u64,
+            "a positive number of calls",
+        )?),
+        idle_timeout: Duration::from_secs(positive(
+            "APP_RPC_IDLE_TIMEOUT_SECS",
+            defaults.idle_timeout.as_secs(),
+            "a positive number of seconds",
+        )?),
+        send_timeout: Duration::from_secs(positive(
+            "APP_RPC_SEND_TIMEOUT_SECS",
+            defaults.send_timeout.as_secs(),
+            "a positive number of seconds",
+        )?),
+    })
+}
+
 fn parse_or<T: std::str::FromStr>(
     vars: &dyn VarSource,
     var: &'static str,
@@ -675,7 +757,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             err.to_string(),
-            "APP_ENV=prod requires these variables, which are not set: BETTER_AUTH_SECRET, S3_BUCKET, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY"
+            "APP_ENV=prod requires these variables, which are not set: BETTER_AUTH_SECRET, S3_BUCKET, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, EMAIL_TRANSPORT (or SMTP_URL), EMAIL_FROM"
         );
     }
 

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod config;
 pub mod persistence;
+pub mod rpc;
 pub mod runtime;
 pub mod server;
 pub mod tooling;

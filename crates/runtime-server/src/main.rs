@@ -164,6 +164,25 @@ async fn doctor(config: AppConfig) -> ExitCode {
                     })
                     .map_err(|e| e.to_string()),
             );
+            let outbox = comms_server::repos::OutboxRepo::new(
+                db.clone(),
+                std::sync::Arc::new(shared_server::SystemClock),
+            );
+            report(
+                "email outbox",
+                outbox
+                    .counts_by_status()
+                    .await
+                    .map(|counts| {
+                        counts
+                            .pairs()
+                            .iter()
+                            .map(|(status, n)| format!("{status} {n}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    })
+                    .map_err(|e| e.to_string()),
+            );
             db.close().await;
         }
         Err(error) => report("database", Err(error.to_string())),

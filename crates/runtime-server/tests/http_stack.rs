@@ -349,7 +349,13 @@ async fn security_headers_compression_and_hsts_in_prod() {
     server.runtime.dispose().await.unwrap();
 
     let secret = "0123456789abcdef0123456789abcdef";
-    let server = start(&[("APP_ENV", "prod"), ("BETTER_AUTH_SECRET", secret)]).await;
+    let server = start(&[
+        ("APP_ENV", "prod"),
+        ("BETTER_AUTH_SECRET", secret),
+        ("EMAIL_TRANSPORT", "log"),
+        ("EMAIL_FROM", "App <no-reply@example.com>"),
+    ])
+    .await;
     let r = client()
         .get(format!("{}/v1/health", server.base))
         .send()

@@ -4,12 +4,15 @@
 //! - [`db`], [`storage`], [`time`]: the persistence ports shared by all slices;
 //! - [`ids`]: typed public ids (`<table>__<uuid>`).
 
+pub mod auth;
 pub mod db;
 pub mod entities;
 pub mod ids;
 pub mod layer;
+pub mod mail;
 pub mod migrations;
 pub mod repos;
+pub mod rpc;
 mod slice_layer;
 pub mod storage;
 pub mod testing;

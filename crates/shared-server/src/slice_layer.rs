@@ -1,13 +1,15 @@
 //! The shared slice's layer (`shared_server::layer()`): the repositories of the shared tables,
 //! over the runtime's `Db` and `Clock`. (It lives here because `layer/` holds the layer model.)
 //!
-//! The upload service, event hub, RPC handlers and cleanup job of slices.md §1.3 arrive with the
-//! issues that use them; this layer provides only what exists.
+//! It also provides the slice's RPC group (`shared`, bound to these services) as `RpcGroups`.
+//! The upload service, event hub, files procedures and cleanup job of slices.md §1.3 arrive
+//! with the issues that use them; this layer provides only what exists.
 
 use crate::layer::{BoxError, Context, Layer};
 use crate::repos::{
     FileRepo, FolderRepo, OrganizationRepo, SessionRepo, TeamRepo, UploadSessionRepo, UserRepo,
 };
+use crate::rpc::{shared_group, RpcGroups};
 use crate::{Clock, Db};
 
 pub fn layer() -> Layer {
@@ -21,18 +23,22 @@ pub fn layer() -> Layer {
         .provides::<FileRepo>()
         .provides::<FolderRepo>()
         .provides::<UploadSessionRepo>()
+        .provides::<RpcGroups>()
         .build(|ctx, _| async move {
             let db = (*ctx.get::<Db>()?).clone();
             let clock = ctx.get::<dyn Clock>()?;
-            Ok::<_, BoxError>(
-                Context::new()
-                    .with(UserRepo::new(db.clone(), clock.clone()))
-                    .with(OrganizationRepo::new(db.clone(), clock.clone()))
-                    .with(TeamRepo::new(db.clone(), clock.clone()))
-                    .with(SessionRepo::new(db.clone(), clock.clone()))
-                    .with(FileRepo::new(db.clone(), clock.clone()))
-                    .with(FolderRepo::new(db.clone(), clock.clone()))
-                    .with(UploadSessionRepo::new(db, clock)),
-            )
+            let services = Context::new()
+                .with(UserRepo::new(db.clone(), clock.clone()))
+                .with(OrganizationRepo::new(db.clone(), clock.clone()))
+                .with(TeamRepo::new(db.clone(), clock.clone()))
+                .with(SessionRepo::new(db.clone(), clock.clone()))
+                .with(FileRepo::new(db.clone(), clock.clone()))
+                .with(FolderRepo::new(db.clone(), clock.clone()))
+                .with(UploadSessionRepo::new(db, clock));
+            // Handlers see the layer's inputs (Db, Clock) and the repositories.
+            let mut handler_services = ctx.clone();
+            handler_services.merge(&services);
+            let groups = RpcGroups::new([shared_group().with_context(handler_services)]);
+            Ok::<_, BoxError>(services.with(groups))
         })
 }

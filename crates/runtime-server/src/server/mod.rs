@@ -20,7 +20,9 @@ use tokio_util::sync::CancellationToken;
 use crate::config::AppConfig;
 use crate::persistence::LocalObjects;
 use crate::tooling::HttpMetrics;
-pub use routes::{AppState, Authenticated, ExtraRoutes};
+use iam_server::{AuthRoutes, IamConfig};
+pub use routes::{AppState, ExtraRoutes};
+use shared_server::auth::AuthResolver;
 
 /// The running HTTP server.
 #[derive(Debug, Clone)]
@@ -43,6 +45,9 @@ pub fn layer_with(extra: ExtraRoutes) -> Layer {
         .requires::<dyn ObjectStore>()
         .requires::<LocalObjects>()
         .requires::<HttpMetrics>()
+        .requires::<IamConfig>()
+        .requires::<AuthRoutes>()
+        .requires::<dyn AuthResolver>()
         .service(move |ctx, scope| {
             let extra = extra.clone();
             async move {
@@ -63,6 +68,8 @@ pub fn layer_with(extra: ExtraRoutes) -> Layer {
                 if let Some(local) = &ctx.get::<LocalObjects>()?.0 {
                     local.set_base_url(&base_url);
                 }
+                // Email links and the trusted origin default to the address we listen on.
+                ctx.get::<IamConfig>()?.set_default_public_url(&base_url);
                 let state = AppState {
                     ctx: ctx.clone(),
                     readiness_timeout: config.readiness_timeout,

@@ -27,6 +27,10 @@ use super::security::{security_headers, Hsts};
 use crate::config::{AppConfig, AppEnv};
 use crate::persistence::LocalObjects;
 use crate::tooling::HttpMetrics;
+use comms_server::repos::OutboxRepo;
+use iam_server::AuthRoutes;
+use shared_server::auth::{AuthContext, AuthResolver};
+use std::sync::Arc;
 
 /// What handlers of the runtime's own routes need.
 #[derive(Clone)]
@@ -35,10 +39,10 @@ pub struct AppState {
     pub readiness_timeout: Duration,
 }
 
-/// The caller's identity, stored in request extensions by the auth resolver (issue 5). Protected
-/// routes refuse requests without one.
-#[derive(Debug, Clone)]
-pub struct Authenticated;
+/// Set in request extensions when the auth resolver itself failed (e.g. the database is down):
+/// protected routes answer 503 instead of a misleading 401.
+#[derive(Debug, Clone, Copy)]
+struct AuthUnavailable;
 
 /// Routes added by the embedding program: public ones and ones behind authentication.
 #[derive(Clone, Default)]
@@ -49,7 +53,7 @@ pub struct ExtraRoutes {
 
 /// The full route table with the middleware stack, outermost first: request id + span + log +
 /// metrics, CORS, security headers, compression, error envelope, then (not on signed object
-/// uploads, which have their own limit) body limit, timeout and panic catching.
+/// uploads nor RPC endpoints, which have their own limits) body limit, timeout and panic catching.
 pub fn router(state: AppState, extra: ExtraRoutes) -> Result<Router, shared_server::BoxError> {
     let config = state.ctx.get::<AppConfig>()?;
     let metrics = state.ctx.get::<HttpMetrics>()?;
@@ -58,16 +62,19 @@ pub fn router(state: AppState, extra: ExtraRoutes) -> Result<Router, shared_serv
         .route("/v1/ready", get(ready))
         .route("/metrics", get(prometheus_metrics))
         .with_state(state.clone());
-    let mut app = public.merge(extra.public);
+    let auth_routes = state.ctx.get::<AuthRoutes>()?;
+    let mut app = public.merge(extra.public).merge(auth_routes.0.clone());
     if extra.protected.has_routes() {
         let protected = extra
             .protected
             .route_layer(middleware::from_fn(require_authentication));
         app = app.merge(protected);
     }
+    let resolver = state.ctx.get::<dyn AuthResolver>()?;
     let mut app = app
         .fallback(not_found)
         .layer(CatchPanicLayer::custom(envelope::panic_response))
+        .layer(middleware::from_fn_with_state(resolver, resolve_caller))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             config.http.request_timeout,
@@ -76,6 +83,13 @@ pub fn router(state: AppState, extra: ExtraRoutes) -> Result<Router, shared_serv
     if let Some(local) = state.ctx.get::<LocalObjects>()?.0.clone() {
         app = app.merge(object_routes(local));
     }
+    // RPC groups at /v1/<group>/rpc: own frame limit, long-lived streams and sockets.
+    let rpc_groups = crate::rpc::groups_in(&state.ctx);
+    app = app.merge(crate::rpc::router(
+        rpc_groups,
+        state.ctx.clone(),
+        config.rpc,
+    ));
     Ok(app
         .layer(middleware::from_fn(envelope::error_envelope))
         .layer(CompressionLayer::new())
@@ -97,6 +111,17 @@ async fn prometheus_metrics(State(state): State<AppState>) -> Response {
     };
     if let Ok(db) = state.ctx.get::<Db>() {
         metrics.record_pool(db.stats());
+    }
+    if let Ok(outbox) = state.ctx.get::<OutboxRepo>() {
+        match outbox.counts_by_status().await {
+            Ok(counts) => {
+                for (status, count) in counts.pairs() {
+                    ::metrics::gauge!("comms_outbox_messages", "status" => status)
+                        .set(count as f64);
+                }
+            }
+            Err(error) => tracing::warn!(%error, "outbox counts unavailable for /metrics"),
+        }
     }
     (
         [(
@@ -166,8 +191,36 @@ async fn check(
     }
 }
 
+/// Resolves the caller (session cookie, bearer token, API key) once per request and stores the
+/// `AuthContext` for handlers. Never fails the request: anonymous callers simply have none.
+async fn resolve_caller(
+    State(resolver): State<Arc<dyn AuthResolver>>,
+    mut request: axum::extract::Request,
+    next: Next,
+) -> Response {
+    match resolver.resolve(request.headers()).await {
+        Ok(Some(caller)) => {
+            request.extensions_mut().insert(caller);
+        }
+        Ok(None) => {}
+        Err(error) => {
+            tracing::warn!(%error, "resolving the caller failed");
+            request.extensions_mut().insert(AuthUnavailable);
+        }
+    }
+    next.run(request).await
+}
+
 async fn require_authentication(request: axum::extract::Request, next: Next) -> Response {
-    if request.extensions().get::<Authenticated>().is_none() {
+    if request.extensions().get::<AuthUnavailable>().is_some() {
+        return ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            "Authentication is temporarily unavailable; retry later",
+        )
+        .into_response();
+    }
+    if request.extensions().get::<AuthContext>().is_none() {
         return ApiError::unauthorized().into_response();
     }
     next.run(request).await

@@ -7,9 +7,9 @@
 
 mod connect;
 mod error;
-mod transaction;
 pub mod migrate;
 pub mod repo;
+mod transaction;
 mod value;
 
 use std::time::Duration;

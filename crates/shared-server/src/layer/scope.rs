@@ -104,9 +104,11 @@ impl Scope {
             }
         };
         if let Some(finalizer) = rejected {
-            if let Err(failure) = run_one(finalizer).await {
-                tracing::warn!(scope = %self.name, finalizer = %failure.finalizer, error = %failure.error,
-                    "finalizer added to a closed scope failed");
+            if let Err(failures) = run_one(finalizer).await {
+                for failure in failures {
+                    tracing::warn!(scope = %self.name, finalizer = %failure.finalizer, error = %failure.error,
+                        "finalizer added to a closed scope failed");
+                }
             }
         }
     }
@@ -131,8 +133,8 @@ impl Scope {
         };
         let mut failures = Vec::new();
         for finalizer in finalizers.into_iter().rev() {
-            if let Err(failure) = run_one(finalizer).await {
-                failures.push(failure);
+            if let Err(failed) = run_one(finalizer).await {
+                failures.extend(failed);
             }
         }
         if failures.is_empty() {
@@ -150,46 +152,24 @@ impl Scope {
     }
 }
 
-async fn run_one(finalizer: Finalizer) -> Result<(), FinalizerFailure> {
+/// Runs one finalizer; a nested scope's failures are passed up as they are (flat), so the
+/// aggregate names the finalizers that failed rather than every scope around them.
+async fn run_one(finalizer: Finalizer) -> Result<(), Vec<FinalizerFailure>> {
     let Finalizer { name, run } = finalizer;
     tracing::debug!(finalizer = %name, "releasing");
-    match AssertUnwindSafe(run()).catch_unwind().await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(error)) => {
-            // A nested scope reports its own failures; flatten them instead of nesting messages.
-            let error = match error.downcast::<ReleaseError>() {
-                Ok(nested) => return Err(flatten(name, *nested)),
-                Err(other) => other.to_string(),
-            };
-            tracing::warn!(finalizer = %name, %error, "finalizer failed");
-            Err(FinalizerFailure {
-                finalizer: name,
-                error,
-            })
-        }
-        Err(panic) => {
-            let error = format!("panicked: {}", panic_message(&*panic));
-            tracing::warn!(finalizer = %name, %error, "finalizer panicked");
-            Err(FinalizerFailure {
-                finalizer: name,
-                error,
-            })
-        }
-    }
-}
-
-fn flatten(scope: String, nested: ReleaseError) -> FinalizerFailure {
-    // Keep every nested failure visible in one message; the aggregate type stays flat.
-    let error = nested
-        .failures
-        .iter()
-        .map(|f| format!("{}: {}", f.finalizer, f.error))
-        .collect::<Vec<_>>()
-        .join("; ");
-    FinalizerFailure {
-        finalizer: scope,
+    let error = match AssertUnwindSafe(run()).catch_unwind().await {
+        Ok(Ok(())) => return Ok(()),
+        Ok(Err(error)) => match error.downcast::<ReleaseError>() {
+            Ok(nested) => return Err(nested.failures),
+            Err(other) => other.to_string(),
+        },
+        Err(panic) => format!("panicked: {}", panic_message(&*panic)),
+    };
+    tracing::warn!(finalizer = %name, %error, "finalizer failed");
+    Err(vec![FinalizerFailure {
+        finalizer: name,
         error,
-    }
+    }])
 }
 
 /// The text of a panic payload (`&str` or `String`), for defects and logs.
@@ -289,7 +269,8 @@ mod tests {
         let err = parent.close().await.unwrap_err();
         assert_eq!(*log.lock().unwrap(), ["child-resource", "parent-resource"]);
         assert_eq!(err.failures.len(), 1);
-        assert!(err.failures[0].error.contains("child-broken: nope"));
+        assert_eq!(err.failures[0].finalizer, "child-broken");
+        assert_eq!(err.failures[0].error, "nope");
         assert!(child.is_closed());
     }
 }

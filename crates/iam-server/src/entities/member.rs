@@ -1,0 +1,182 @@
+//! `iam_member` (org-scoped): a user's membership of an organization, with its role and status.
+//! Only `active` memberships grant access; the personal organization created at sign-up has its
+//! owner as an `owner` member.
+
+use shared_server::db::repo::{Entity, ListFilter, NewRow, OrgScoped, PatchRow};
+use shared_server::db::{RepoError, SqlValue};
+use shared_server::entities::{Audit, OrganizationId, UserId};
+use shared_server::Timestamp;
+
+use super::{id_sql_value, string_enum, Columns};
+
+shared_server::entity_id!(
+    /// Id of an `iam_member` row.
+    MemberId,
+    "iam_member"
+);
+
+id_sql_value!(MemberId);
+
+string_enum!(
+    /// A member's role in its organization.
+    MemberRole { Owner = "owner", Admin = "admin", #[default] Member = "member" }
+);
+
+string_enum!(
+    /// A membership's state; only `active` grants access.
+    MemberStatus {
+        #[default]
+        Active = "active",
+        Inactive = "inactive",
+        Offline = "offline",
+        Suspended = "suspended",
+        Deleted = "deleted",
+        Invited = "invited",
+    }
+);
+
+/// An `iam_member` row.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct Member {
+    #[sqlx(rename = "_row_id")]
+    pub row_id: i64,
+    pub id: MemberId,
+    pub organization_id: OrganizationId,
+    pub user_id: UserId,
+    pub role: MemberRole,
+    pub status: MemberStatus,
+    pub invited_by: Option<UserId>,
+    pub invited_at: Option<Timestamp>,
+    pub joined_at: Option<Timestamp>,
+    pub last_active_at: Option<Timestamp>,
+    /// JSON-encoded permission statement.
+    pub permissions: Option<String>,
+    #[sqlx(flatten)]
+    pub audit: Audit,
+}
+
+impl Entity for Member {
+    type Id = MemberId;
+    type New = NewMember;
+    type Patch = MemberPatch;
+    type Filter = MemberFilter;
+    type Scope = OrgScoped;
+    const TABLE: &'static str = "iam_member";
+    const NAME: &'static str = "Member";
+
+    fn id(&self) -> &MemberId {
+        &self.id
+    }
+
+    shared_server::repo_spans!("MemberRepo");
+}
+
+/// A membership to insert (the organization is the repository call's `org`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewMember {
+    pub user_id: UserId,
+    pub role: MemberRole,
+    pub status: MemberStatus,
+    pub invited_by: Option<UserId>,
+    pub invited_at: Option<Timestamp>,
+    pub joined_at: Option<Timestamp>,
+    pub last_active_at: Option<Timestamp>,
+    pub permissions: Option<String>,
+    pub source: Option<String>,
+}
+
+impl NewMember {
+    /// An active member with `role` who joined at `joined_at`.
+    pub fn active(user_id: UserId, role: MemberRole, joined_at: Timestamp) -> Self {
+        Self {
+            user_id,
+            role,
+            status: MemberStatus::Active,
+            invited_by: None,
+            invited_at: None,
+            joined_at: Some(joined_at),
+            last_active_at: Some(joined_at),
+            permissions: None,
+            source: None,
+        }
+    }
+}
+
+impl NewRow for NewMember {
+    fn into_columns(self, _now: Timestamp) -> Result<Vec<(&'static str, SqlValue)>, RepoError> {
+        let mut c = Columns::default();
+        c.set("user_id", self.user_id)
+            .set("role", self.role)
+            .set("status", self.status)
+            .set("invited_by", self.invited_by)
+            .set("invited_at", self.invited_at)
+            .set("joined_at", self.joined_at)
+            .set("last_active_at", self.last_active_at)
+            .set("permissions", self.permissions)
+            .set("source", self.source);
+        c.finish()
+    }
+}
+
+/// A partial update of a membership (`Some(None)` clears a nullable column).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MemberPatch {
+    pub role: Option<MemberRole>,
+    pub status: Option<MemberStatus>,
+    pub joined_at: Option<Option<Timestamp>>,
+    pub last_active_at: Option<Option<Timestamp>>,
+    pub permissions: Option<Option<String>>,
+}
+
+impl PatchRow for MemberPatch {
+    fn into_columns(self, _now: Timestamp) -> Result<Vec<(&'static str, SqlValue)>, RepoError> {
+        let mut c = Columns::default();
+        c.patch("role", self.role)
+            .patch("status", self.status)
+            .patch("joined_at", self.joined_at)
+            .patch("last_active_at", self.last_active_at)
+            .patch("permissions", self.permissions);
+        c.finish()
+    }
+}
+
+/// Which memberships `list`/`count` return (unset fields do not filter).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemberFilter {
+    pub user_id: Option<UserId>,
+    pub role: Option<MemberRole>,
+    pub status: Option<MemberStatus>,
+}
+
+impl ListFilter for MemberFilter {
+    fn conditions(self) -> Vec<(&'static str, SqlValue)> {
+        let mut c = Vec::new();
+        if let Some(user) = self.user_id {
+            c.push(("user_id", user.into()));
+        }
+        if let Some(role) = self.role {
+            c.push(("role", role.into()));
+        }
+        if let Some(status) = self.status {
+            c.push(("status", status.into()));
+        }
+        c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_and_statuses_round_trip() {
+        for role in MemberRole::ALL {
+            assert_eq!(role.as_str().parse::<MemberRole>().ok(), Some(*role));
+        }
+        for status in MemberStatus::ALL {
+            assert_eq!(status.as_str().parse::<MemberStatus>().ok(), Some(*status));
+        }
+        assert!("root".parse::<MemberRole>().is_err());
+        assert_eq!(MemberRole::default(), MemberRole::Member);
+    }
+}

@@ -1,0 +1,338 @@
+//! The iam slice's one error type, [`IamError`], and its one mapping to HTTP.
+//!
+//! The auth API speaks better-auth's error shape (`specs/better-auth-api.md` §1.5), not the
+//! runtime's `{code, message}` envelope: `{"message": …, "code": …}` with the status each
+//! endpoint documents, a few code-less messages, a few empty-body statuses, and an empty 500 for
+//! anything unexpected (details go to the log, never to the client).
+
+use std::borrow::Cow;
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use shared_server::mail::MailError;
+use shared_server::RepoError;
+
+/// The machine codes of better-auth's core error table (§1.5), with their default messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    UserNotFound,
+    FailedToCreateUser,
+    FailedToCreateSession,
+    FailedToUpdateUser,
+    FailedToGetSession,
+    InvalidPassword,
+    InvalidEmail,
+    InvalidEmailOrPassword,
+    InvalidUser,
+    InvalidToken,
+    TokenExpired,
+    EmailNotVerified,
+    PasswordTooShort,
+    PasswordTooLong,
+    UserAlreadyExists,
+    UserAlreadyExistsUseAnotherEmail,
+    EmailCanNotBeUpdated,
+    ChangeEmailDisabled,
+    CredentialAccountNotFound,
+    SessionExpired,
+    SessionNotFresh,
+    AccountNotFound,
+    CrossSiteNavigationLoginBlocked,
+    VerificationEmailNotEnabled,
+    EmailAlreadyVerified,
+    EmailMismatch,
+    InvalidOrigin,
+    InvalidCallbackUrl,
+    InvalidRedirectUrl,
+    InvalidErrorCallbackUrl,
+    InvalidNewUserCallbackUrl,
+    MissingOrNullOrigin,
+    FieldNotAllowed,
+    ValidationError,
+    MissingField,
+    MethodNotAllowedDeferSessionRequired,
+    BodyMustBeAnObject,
+    Unauthorized,
+    ResetPasswordDisabled,
+    UnsupportedMediaType,
+    BadRequest,
+    FailedToGetUserInfo,
+}
+
+impl ErrorCode {
+    pub fn as_str(&self) -> &'static str {
+        use ErrorCode::*;
+        match self {
+            UserNotFound => "USER_NOT_FOUND",
+            FailedToCreateUser => "FAILED_TO_CREATE_USER",
+            FailedToCreateSession => "FAILED_TO_CREATE_SESSION",
+            FailedToUpdateUser => "FAILED_TO_UPDATE_USER",
+            FailedToGetSession => "FAILED_TO_GET_SESSION",
+            InvalidPassword => "INVALID_PASSWORD",
+            InvalidEmail => "INVALID_EMAIL",
+            InvalidEmailOrPassword => "INVALID_EMAIL_OR_PASSWORD",
+            InvalidUser => "INVALID_USER",
+            InvalidToken => "INVALID_TOKEN",
+            TokenExpired => "TOKEN_EXPIRED",
+            EmailNotVerified => "EMAIL_NOT_VERIFIED",
+            PasswordTooShort => "PASSWORD_TOO_SHORT",
+            PasswordTooLong => "PASSWORD_TOO_LONG",
+            UserAlreadyExists => "USER_ALREADY_EXISTS",
+            UserAlreadyExistsUseAnotherEmail => "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL",
+            EmailCanNotBeUpdated => "EMAIL_CAN_NOT_BE_UPDATED",
+            ChangeEmailDisabled => "CHANGE_EMAIL_DISABLED",
+            CredentialAccountNotFound => "CREDENTIAL_ACCOUNT_NOT_FOUND",
+            SessionExpired => "SESSION_EXPIRED",
+            SessionNotFresh => "SESSION_NOT_FRESH",
+            AccountNotFound => "ACCOUNT_NOT_FOUND",
+            CrossSiteNavigationLoginBlocked => "CROSS_SITE_NAVIGATION_LOGIN_BLOCKED",
+            VerificationEmailNotEnabled => "VERIFICATION_EMAIL_NOT_ENABLED",
+            EmailAlreadyVerified => "EMAIL_ALREADY_VERIFIED",
+            EmailMismatch => "EMAIL_MISMATCH",
+            InvalidOrigin => "INVALID_ORIGIN",
+            InvalidCallbackUrl => "INVALID_CALLBACK_URL",
+            InvalidRedirectUrl => "INVALID_REDIRECT_URL",
+            InvalidErrorCallbackUrl => "INVALID_ERROR_CALLBACK_URL",
+            InvalidNewUserCallbackUrl => "INVALID_NEW_USER_CALLBACK_URL",
+            MissingOrNullOrigin => "MISSING_OR_NULL_ORIGIN",
+            FieldNotAllowed => "FIELD_NOT_ALLOWED",
+            ValidationError => "VALIDATION_ERROR",
+            MissingField => "MISSING_FIELD",
+            MethodNotAllowedDeferSessionRequired => "METHOD_NOT_ALLOWED_DEFER_SESSION_REQUIRED",
+            BodyMustBeAnObject => "BODY_MUST_BE_AN_OBJECT",
+            Unauthorized => "UNAUTHORIZED",
+            ResetPasswordDisabled => "RESET_PASSWORD_DISABLED",
+            UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            BadRequest => "BAD_REQUEST",
+            FailedToGetUserInfo => "FAILED_TO_GET_USER_INFO",
+        }
+    }
+
+    /// better-auth's default message for the code.
+    pub fn message(&self) -> &'static str {
+        use ErrorCode::*;
+        match self {
+            UserNotFound => "User not found",
+            FailedToCreateUser => "Failed to create user",
+            FailedToCreateSession => "Failed to create session",
+            FailedToUpdateUser => "Failed to update user",
+            FailedToGetSession => "Failed to get session",
+            InvalidPassword => "Invalid password",
+            InvalidEmail => "Invalid email",
+            InvalidEmailOrPassword => "Invalid email or password",
+            InvalidUser => "Invalid user",
+            InvalidToken => "Invalid token",
+            TokenExpired => "Token expired",
+            EmailNotVerified => "Email not verified",
+            PasswordTooShort => "Password too short",
+            PasswordTooLong => "Password too long",
+            UserAlreadyExists => "User already exists.",
+            UserAlreadyExistsUseAnotherEmail => "User already exists. Use another email.",
+            EmailCanNotBeUpdated => "Email can not be updated",
+            ChangeEmailDisabled => "Change email is disabled",
+            CredentialAccountNotFound => "Credential account not found",
+            SessionExpired => "Session expired. Re-authenticate to perform this action.",
+            SessionNotFresh => "Session is not fresh",
+            AccountNotFound => "Account not found",
+            CrossSiteNavigationLoginBlocked => {
+                "Cross-site navigation login blocked. This request appears to be a CSRF attack."
+            }
+            VerificationEmailNotEnabled => "Verification email isn't enabled",
+            EmailAlreadyVerified => "Email is already verified",
+            EmailMismatch => "Email mismatch",
+            InvalidOrigin => "Invalid origin",
+            InvalidCallbackUrl => "Invalid callbackURL",
+            InvalidRedirectUrl => "Invalid redirectURL",
+            InvalidErrorCallbackUrl => "Invalid errorCallbackURL",
+            InvalidNewUserCallbackUrl => "Invalid newUserCallbackURL",
+            MissingOrNullOrigin => "Missing or null Origin",
+            FieldNotAllowed => "Field not allowed to be set",
+            ValidationError => "Validation Error",
+            MissingField => "Field is required",
+            MethodNotAllowedDeferSessionRequired => {
+                "POST method requires deferSessionRefresh to be enabled in session config"
+            }
+            BodyMustBeAnObject => "Body must be an object",
+            Unauthorized => "Unauthorized",
+            ResetPasswordDisabled => "Reset password isn't enabled",
+            UnsupportedMediaType => "Unsupported media type",
+            BadRequest => "Bad request",
+            FailedToGetUserInfo => "Failed to get user info",
+        }
+    }
+}
+
+/// Everything that can go wrong in the slice. Client-facing variants carry exactly what the
+/// client sees; the others become an empty 500 and a log line.
+#[derive(Debug, thiserror::Error)]
+pub enum IamError {
+    /// A better-auth error answer: `{"message", "code"?}` with `status`.
+    #[error("{status} {}: {message}", code.map(|c| c.as_str()).unwrap_or("-"))]
+    Api {
+        status: StatusCode,
+        code: Option<ErrorCode>,
+        message: Cow<'static, str>,
+    },
+    /// A bare status with an empty body (e.g. a disabled endpoint's 404).
+    #[error("{0} (empty body)")]
+    Status(StatusCode),
+    #[error("storage failed: {0}")]
+    Repo(#[from] RepoError),
+    #[error("queuing an email failed: {0}")]
+    Mail(#[from] MailError),
+    #[error("password hashing failed: {0}")]
+    Password(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<sqlx::Error> for IamError {
+    fn from(error: sqlx::Error) -> Self {
+        IamError::Repo(RepoError::from(error))
+    }
+}
+
+impl IamError {
+    /// `status` with the code's default message.
+    pub fn api(status: StatusCode, code: ErrorCode) -> Self {
+        IamError::Api {
+            status,
+            code: Some(code),
+            message: Cow::Borrowed(code.message()),
+        }
+    }
+
+    /// `status` with the code and a message of its own.
+    pub fn api_with(
+        status: StatusCode,
+        code: ErrorCode,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        IamError::Api {
+            status,
+            code: Some(code),
+            message: message.into(),
+        }
+    }
+
+    /// `status` with a message and no code (better-auth's ad-hoc errors).
+    pub fn message_only(status: StatusCode, message: impl Into<Cow<'static, str>>) -> Self {
+        IamError::Api {
+            status,
+            code: None,
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_request(code: ErrorCode) -> Self {
+        Self::api(StatusCode::BAD_REQUEST, code)
+    }
+
+    pub fn unauthorized(code: ErrorCode) -> Self {
+        Self::api(StatusCode::UNAUTHORIZED, code)
+    }
+
+    pub fn forbidden(code: ErrorCode) -> Self {
+        Self::api(StatusCode::FORBIDDEN, code)
+    }
+
+    /// 400 `VALIDATION_ERROR` with better-auth's `[body.field] text` issue list.
+    pub fn validation(issues: impl Into<Cow<'static, str>>) -> Self {
+        Self::api_with(StatusCode::BAD_REQUEST, ErrorCode::ValidationError, issues)
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        IamError::Internal(message.into())
+    }
+
+    /// The status the client receives.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            IamError::Api { status, .. } => *status,
+            IamError::Status(status) => *status,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The machine code, when the answer has one.
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            IamError::Api { code, .. } => *code,
+            _ => None,
+        }
+    }
+}
+
+/// The one mapping to HTTP. Bodies are JSON (`Content-Type: application/json`, also for the
+/// empty-body statuses, as better-auth sends them); infrastructure faults are logged here and
+/// leave as an empty 500.
+impl IntoResponse for IamError {
+    fn into_response(self) -> Response {
+        let json = HeaderValue::from_static("application/json");
+        match self {
+            IamError::Api {
+                status,
+                code,
+                message,
+            } => {
+                let mut body = serde_json::Map::new();
+                body.insert("message".into(), message.into_owned().into());
+                if let Some(code) = code {
+                    body.insert("code".into(), code.as_str().into());
+                }
+                let mut response =
+                    (status, serde_json::Value::Object(body).to_string()).into_response();
+                response.headers_mut().insert(header::CONTENT_TYPE, json);
+                response
+            }
+            IamError::Status(status) => {
+                let mut response = status.into_response();
+                response.headers_mut().insert(header::CONTENT_TYPE, json);
+                response
+            }
+            other => {
+                tracing::error!(error = %other, "auth request failed");
+                let mut response = StatusCode::INTERNAL_SERVER_ERROR.into_response();
+                response.headers_mut().insert(header::CONTENT_TYPE, json);
+                response
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body(response: Response) -> (StatusCode, String) {
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .expect("read body");
+        (status, String::from_utf8(bytes.to_vec()).expect("utf-8"))
+    }
+
+    #[tokio::test]
+    async fn errors_take_better_auths_shape() {
+        let (status, text) =
+            body(IamError::unauthorized(ErrorCode::InvalidEmailOrPassword).into_response()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        let json: serde_json::Value = serde_json::from_str(&text).expect("json");
+        assert_eq!(
+            json,
+            serde_json::json!({"message": "Invalid email or password", "code": "INVALID_EMAIL_OR_PASSWORD"})
+        );
+
+        let (status, text) = body(
+            IamError::message_only(StatusCode::BAD_REQUEST, "No fields to update").into_response(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(text, r#"{"message":"No fields to update"}"#);
+
+        let (status, text) =
+            body(IamError::internal("db exploded: secret details").into_response()).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(text.is_empty(), "internals never reach the client: {text}");
+    }
+}

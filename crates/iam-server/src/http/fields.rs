@@ -1,0 +1,263 @@
+//! Schema validation of bodies and queries, answering like better-auth's zod schemas
+//! (`specs/better-auth-api.md` §1.3): every issue is collected as `[body.<field>] <text>` and a
+//! failing request gets 400 `VALIDATION_ERROR` with the issues joined by `; `. It runs before
+//! any session check, as in better-auth.
+
+use serde_json::{Map, Value};
+
+use crate::error::IamError;
+
+/// Reads fields of one source (`body` or `query`), collecting issues.
+pub struct Fields<'a> {
+    source: &'static str,
+    map: Option<&'a Map<String, Value>>,
+    issues: Vec<String>,
+}
+
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+impl<'a> Fields<'a> {
+    /// The body's fields; a body that is present but not an object is an issue (an absent body
+    /// is an empty object whose required fields are then missing).
+    pub fn body(body: &'a Value) -> Self {
+        let mut fields = Self {
+            source: "body",
+            map: None,
+            issues: Vec::new(),
+        };
+        match body {
+            Value::Object(map) => fields.map = Some(map),
+            Value::Null => {}
+            other => fields.issues.push(format!(
+                "[body] Invalid input: expected object, received {}",
+                type_name(other)
+            )),
+        }
+        fields
+    }
+
+    /// The query's fields.
+    pub fn query(query: &'a Map<String, Value>) -> Self {
+        Self {
+            source: "query",
+            map: Some(query),
+            issues: Vec::new(),
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<&'a Value> {
+        self.map.and_then(|m| m.get(name))
+    }
+
+    fn issue(&mut self, name: &str, text: impl std::fmt::Display) {
+        self.issues.push(format!("[{}.{name}] {text}", self.source));
+    }
+
+    /// A required string.
+    pub fn string(&mut self, name: &str) -> Option<String> {
+        match self.get(name) {
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(other) => {
+                let t = type_name(other);
+                self.issue(
+                    name,
+                    format!("Invalid input: expected string, received {t}"),
+                );
+                None
+            }
+            None => {
+                self.issue(name, "Invalid input: expected string, received undefined");
+                None
+            }
+        }
+    }
+
+    /// A required, non-empty string.
+    pub fn nonempty_string(&mut self, name: &str) -> Option<String> {
+        let value = self.string(name)?;
+        if value.is_empty() {
+            self.issue(name, "Too small: expected string to have >=1 characters");
+            return None;
+        }
+        Some(value)
+    }
+
+    /// An optional string (`null` is not accepted, as with zod's `.optional()`).
+    pub fn optional_string(&mut self, name: &str) -> Option<String> {
+        match self.get(name) {
+            None => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(other) => {
+                let t = type_name(other);
+                self.issue(
+                    name,
+                    format!("Invalid input: expected string, received {t}"),
+                );
+                None
+            }
+        }
+    }
+
+    /// An optional string that may be `null`: `None` absent, `Some(None)` null.
+    pub fn nullable_string(&mut self, name: &str) -> Option<Option<String>> {
+        match self.get(name) {
+            None => None,
+            Some(Value::Null) => Some(None),
+            Some(Value::String(s)) => Some(Some(s.clone())),
+            Some(other) => {
+                let t = type_name(other);
+                self.issue(
+                    name,
+                    format!("Invalid input: expected string, received {t}"),
+                );
+                None
+            }
+        }
+    }
+
+    /// An optional boolean.
+    pub fn optional_bool(&mut self, name: &str) -> Option<bool> {
+        match self.get(name) {
+            None => None,
+            Some(Value::Bool(b)) => Some(*b),
+            Some(other) => {
+                let t = type_name(other);
+                self.issue(
+                    name,
+                    format!("Invalid input: expected boolean, received {t}"),
+                );
+                None
+            }
+        }
+    }
+
+    /// A required email address (zod's `z.email()` rules).
+    pub fn email(&mut self, name: &str) -> Option<String> {
+        let value = self.string(name)?;
+        if !is_valid_email(&value) {
+            self.issue(name, "Invalid email address");
+            return None;
+        }
+        Some(value)
+    }
+
+    /// 400 `VALIDATION_ERROR` if any issue was found.
+    pub fn finish(self) -> Result<(), IamError> {
+        if self.issues.is_empty() {
+            Ok(())
+        } else {
+            Err(IamError::validation(self.issues.join("; ")))
+        }
+    }
+}
+
+/// zod v4's default email check:
+/// `^(?!\.)(?!.*\.\.)([A-Za-z0-9_'+\-\.]*)[A-Za-z0-9_+-]@([A-Za-z0-9][A-Za-z0-9\-]*\.)+[A-Za-z]{2,}$`
+pub fn is_valid_email(value: &str) -> bool {
+    if value.starts_with('.') || value.contains("..") {
+        return false;
+    }
+    let Some((local, domain)) = value.split_once('@') else {
+        return false;
+    };
+    let local_ok = !local.is_empty()
+        && local
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_'+-.".contains(c))
+        && local
+            .chars()
+            .last()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || "_+-".contains(c));
+    if !local_ok {
+        return false;
+    }
+    let labels: Vec<&str> = domain.split('.').collect();
+    let Some((tld, rest)) = labels.split_last() else {
+        return false;
+    };
+    !rest.is_empty()
+        && tld.len() >= 2
+        && tld.chars().all(|c| c.is_ascii_alphabetic())
+        && rest.iter().all(|label| {
+            label
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphanumeric())
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+}
+
+/// JavaScript's `string.length`: UTF-16 code units (how better-auth counts password length).
+pub fn js_length(text: &str) -> usize {
+    text.encode_utf16().count()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn emails_follow_zods_rules() {
+        for ok in [
+            "a@b.co",
+            "first.last+tag@sub.example.com",
+            "o'neil@x.org",
+            "A_B-C@EX-AMPLE.IO",
+        ] {
+            assert!(is_valid_email(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "a",
+            "a@b",
+            "a@b.c",
+            ".a@b.co",
+            "a..b@c.co",
+            "a.@b.co",
+            "a@-b.co",
+            "a@b..co",
+            "a b@c.co",
+            "a@b.c0",
+            "a@@b.co",
+            "é@b.co",
+        ] {
+            assert!(!is_valid_email(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn issues_name_the_field_and_the_problem() {
+        let body = json!({"email": "nope", "password": 5, "rememberMe": "yes"});
+        let mut f = Fields::body(&body);
+        assert_eq!(f.email("email"), None);
+        assert_eq!(f.string("password"), None);
+        assert_eq!(f.string("name"), None);
+        assert_eq!(f.optional_bool("rememberMe"), None);
+        let err = f.finish().expect_err("invalid");
+        let IamError::Api { message, .. } = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(
+            message,
+            "[body.email] Invalid email address; [body.password] Invalid input: expected string, received number; \
+             [body.name] Invalid input: expected string, received undefined; \
+             [body.rememberMe] Invalid input: expected boolean, received string"
+        );
+        let array = json!([1]);
+        let mut f = Fields::body(&array);
+        let _ = f.optional_string("x");
+        assert!(f.finish().is_err());
+        assert_eq!(js_length("a😀"), 3);
+    }
+}

@@ -1,0 +1,120 @@
+//! `GET /get-session` (with the sliding refresh), `GET /list-sessions`, and the revocations
+//! `POST /revoke-session`, `/revoke-sessions`, `/revoke-other-sessions`
+//! (`specs/better-auth-api.md` §2.10, §3.6–3.9).
+
+use axum::http::header;
+use serde_json::{json, Value};
+
+use super::{dont_remember, request_token, require_session};
+use crate::error::{ErrorCode, IamError};
+use crate::http::fields::Fields;
+use crate::http::reply::Reply;
+use crate::http::request::AuthRequest;
+use crate::http::wire;
+use crate::services::AuthService;
+
+/// A query flag is set by any non-empty value (better-auth's coercion: even `false`).
+fn query_flag(req: &AuthRequest, name: &str) -> bool {
+    req.query_str(name).is_some_and(|v| !v.is_empty())
+}
+
+pub(crate) async fn get_session(
+    service: &AuthService,
+    req: &AuthRequest,
+) -> Result<Reply, IamError> {
+    let mut reply = get_session_inner(service, req).await?;
+    // The cookie cache is off: a leftover session_data cookie is expired.
+    if req
+        .cookies
+        .iter()
+        .any(|(n, _)| n == &req.names.session_data)
+    {
+        reply = reply.expire_cookie(&req.names.session_data);
+    }
+    Ok(reply
+        .with_header(header::CACHE_CONTROL, "no-store")
+        .with_header(header::PRAGMA, "no-cache"))
+}
+
+async fn get_session_inner(service: &AuthService, req: &AuthRequest) -> Result<Reply, IamError> {
+    let Some(token) = request_token(service, req) else {
+        return Ok(Reply::json(Value::Null));
+    };
+    let Some((session, user)) = service.session_for_token(&token).await? else {
+        // Unknown or expired: an expired row is removed and the cookies are cleared.
+        service.delete_session(&token).await?;
+        return Ok(Reply::json(Value::Null).expire_session_cookies(&req.names, &req.cookies));
+    };
+    let not_remembered = dont_remember(service, req);
+    let refresh = !not_remembered
+        && !query_flag(req, "disableRefresh")
+        && !service.config().disable_session_refresh
+        && service.refresh_due(&session);
+    if !refresh {
+        return Ok(Reply::json(json!({
+            "session": wire::session(&session),
+            "user": wire::user(&user),
+        })));
+    }
+    match service.refresh_session(&session).await {
+        Ok(updated) => Ok(Reply::json(json!({
+            "session": wire::session(&updated),
+            "user": wire::user(&user),
+        }))
+        .with_session_cookie(&updated.token, false)),
+        Err(error) if error.code() == Some(ErrorCode::FailedToGetSession) => {
+            Ok(Reply::error(error).expire_session_cookies(&req.names, &req.cookies))
+        }
+        Err(error) => Err(error),
+    }
+}
+
+pub(crate) async fn list_sessions(
+    service: &AuthService,
+    req: &AuthRequest,
+) -> Result<Reply, IamError> {
+    let (session, user) = require_session(service, req).await?;
+    if !service.is_fresh(&session) {
+        return Err(IamError::forbidden(ErrorCode::SessionNotFresh));
+    }
+    let sessions = service.list_sessions(&user.id).await?;
+    Ok(Reply::json(Value::Array(
+        sessions.iter().map(wire::session).collect(),
+    )))
+}
+
+pub(crate) async fn revoke_session(
+    service: &AuthService,
+    req: &AuthRequest,
+) -> Result<Reply, IamError> {
+    let mut f = Fields::body(&req.body);
+    let token = f.string("token");
+    f.finish()?;
+    let token = token.unwrap_or_default();
+    let (session, user) = require_session(service, req).await?;
+    service.revoke_session(&user.id, &token).await?;
+    let reply = Reply::json(json!({ "status": true }));
+    // Revoking one's own session also clears one's cookies (better-auth ≥ 1.7.x, §11).
+    if token == session.token {
+        return Ok(reply.expire_session_cookies(&req.names, &req.cookies));
+    }
+    Ok(reply)
+}
+
+pub(crate) async fn revoke_sessions(
+    service: &AuthService,
+    req: &AuthRequest,
+) -> Result<Reply, IamError> {
+    let (_, user) = require_session(service, req).await?;
+    service.revoke_sessions(&user.id, None).await?;
+    Ok(Reply::json(json!({ "status": true })))
+}
+
+pub(crate) async fn revoke_other_sessions(
+    service: &AuthService,
+    req: &AuthRequest,
+) -> Result<Reply, IamError> {
+    let (session, user) = require_session(service, req).await?;
+    service.revoke_sessions(&user.id, Some(&session)).await?;
+    Ok(Reply::json(json!({ "status": true })))
+}

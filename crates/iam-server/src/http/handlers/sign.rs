@@ -1,0 +1,108 @@
+//! `POST /sign-up/email`, `POST /sign-in/email` and `POST /sign-out`
+//! (`specs/better-auth-api.md` §3.3–3.5).
+
+use axum::http::header;
+use serde_json::json;
+
+use super::{check_new_password, check_password_not_too_long, dont_remember, request_token};
+use crate::error::{ErrorCode, IamError};
+use crate::http::fields::{is_valid_email, Fields};
+use crate::http::reply::Reply;
+use crate::http::request::AuthRequest;
+use crate::http::wire;
+use crate::services::{AuthService, SignUpInput};
+
+pub(crate) async fn sign_up(service: &AuthService, req: &AuthRequest) -> Result<Reply, IamError> {
+    let mut f = Fields::body(&req.body);
+    let name = f.string("name");
+    let email = f.email("email");
+    let password = f.nonempty_string("password");
+    let image = f.optional_string("image");
+    let callback_url = f.optional_string("callbackURL");
+    let remember_me = f.optional_bool("rememberMe");
+    f.finish()?;
+    let (Some(name), Some(email), Some(password)) = (name, email, password) else {
+        return Err(IamError::validation("Validation Error"));
+    };
+    check_new_password(service.config(), &password)?;
+    let not_remembered = remember_me == Some(false);
+    let signed = service
+        .sign_up(
+            SignUpInput {
+                name,
+                email: email.to_lowercase(),
+                password,
+                image,
+                callback_url,
+                remember: !not_remembered,
+            },
+            &req.client,
+        )
+        .await?;
+    let reply = Reply::json(json!({
+        "token": signed.session.token,
+        "user": wire::user(&signed.user),
+    }))
+    .with_session_cookie(&signed.session.token, not_remembered);
+    Ok(forget_dont_remember(service, req, reply, not_remembered))
+}
+
+pub(crate) async fn sign_in(service: &AuthService, req: &AuthRequest) -> Result<Reply, IamError> {
+    let mut f = Fields::body(&req.body);
+    let email = f.string("email");
+    let password = f.string("password");
+    let callback_url = f.optional_string("callbackURL");
+    let remember_me = f.optional_bool("rememberMe");
+    f.finish()?;
+    let (Some(email), Some(password)) = (email, password) else {
+        return Err(IamError::validation("Validation Error"));
+    };
+    if !is_valid_email(&email) {
+        return Err(IamError::bad_request(ErrorCode::InvalidEmail));
+    }
+    check_password_not_too_long(service.config(), &password)?;
+    let not_remembered = remember_me == Some(false);
+    let signed = service
+        .sign_in(
+            &email.to_lowercase(),
+            &password,
+            !not_remembered,
+            &req.client,
+        )
+        .await?;
+    let mut body = json!({
+        "redirect": callback_url.as_deref().is_some_and(|c| !c.is_empty()),
+        "token": signed.session.token,
+        "user": wire::user(&signed.user),
+    });
+    if let Some(url) = &callback_url {
+        body["url"] = json!(url);
+    }
+    let mut reply = Reply::json(body).with_session_cookie(&signed.session.token, not_remembered);
+    if let Some(url) = callback_url.filter(|c| !c.is_empty()) {
+        reply = reply.with_header(header::LOCATION, url);
+    }
+    Ok(forget_dont_remember(service, req, reply, not_remembered))
+}
+
+/// A remembered sign-in expires a leftover `dont_remember` marker (better-auth ≥ 1.7.x, §11),
+/// so later refreshes are not suppressed by an earlier "don't remember me".
+fn forget_dont_remember(
+    service: &AuthService,
+    req: &AuthRequest,
+    reply: Reply,
+    not_remembered: bool,
+) -> Reply {
+    if !not_remembered && dont_remember(service, req) {
+        reply.expire_cookie(&req.names.dont_remember)
+    } else {
+        reply
+    }
+}
+
+pub(crate) async fn sign_out(service: &AuthService, req: &AuthRequest) -> Result<Reply, IamError> {
+    if let Some(token) = request_token(service, req) {
+        service.delete_session(&token).await?;
+    }
+    Ok(Reply::json(json!({ "success": true })).expire_session_cookies(&req.names, &req.cookies))
+}

@@ -1,0 +1,219 @@
+//! The better-auth-compatible auth API as an axum `Router` (`specs/better-auth-api.md`).
+//!
+//! better-auth's routing rules differ from axum's (an unknown method on a known path is 404,
+//! not 405; a trailing slash is 404; validation runs before the session check), so the router
+//! has one catch-all route under the base path and [`route`] is the route table. A request then
+//! goes through, in order: route lookup (404, empty body), body parsing (415/400), the origin
+//! and CSRF checks (403), the endpoint (validation 400, session 401, handler), and finally the
+//! bearer plugin's `set-auth-token` when a session cookie is set.
+
+mod fields;
+mod handlers;
+mod origin;
+mod reply;
+mod request;
+mod wire;
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use axum::Router;
+use percent_encoding::percent_decode_str;
+
+use crate::services::credentials::CookieNames;
+use crate::services::AuthService;
+use reply::Reply;
+use request::AuthRequest;
+
+pub use fields::is_valid_email;
+pub use origin::{is_safe_relative_url, is_trusted, trusted_origins};
+
+/// The router the runtime mounts: the auth API at the configured base path. Merge it into the
+/// application's router (it declares absolute paths; do not `nest` it).
+#[derive(Clone)]
+pub struct AuthRoutes(pub Router);
+
+impl std::fmt::Debug for AuthRoutes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AuthRoutes(..)")
+    }
+}
+
+/// The auth endpoints of this build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    Ok,
+    Error,
+    SignUpEmail,
+    SignInEmail,
+    SignOut,
+    GetSession,
+    GetSessionPost,
+    ListSessions,
+    RevokeSession,
+    RevokeSessions,
+    RevokeOtherSessions,
+    UpdateUser,
+    ChangePassword,
+    ChangeEmail,
+    RequestPasswordReset,
+    ResetPasswordLink,
+    ResetPassword,
+    SendVerificationEmail,
+    VerifyEmail,
+    DeleteUser,
+    DeleteUserCallback,
+    VerifyPassword,
+    ListAccounts,
+}
+
+impl Endpoint {
+    /// Sign-in and sign-up: login-CSRF checks, and form bodies accepted.
+    fn is_login(&self) -> bool {
+        matches!(self, Endpoint::SignUpEmail | Endpoint::SignInEmail)
+    }
+}
+
+/// The route table: `(method, path below the base path)` → endpoint (+ path parameter).
+pub fn route(method: &Method, path: &str) -> Option<(Endpoint, Option<String>)> {
+    use Endpoint::*;
+    let get = *method == Method::GET;
+    let post = *method == Method::POST;
+    let endpoint = match path {
+        "/ok" if get => Ok,
+        "/error" if get => Error,
+        "/sign-up/email" if post => SignUpEmail,
+        "/sign-in/email" if post => SignInEmail,
+        "/sign-out" if post => SignOut,
+        "/get-session" if get => GetSession,
+        "/get-session" if post => GetSessionPost,
+        "/list-sessions" if get => ListSessions,
+        "/revoke-session" if post => RevokeSession,
+        "/revoke-sessions" if post => RevokeSessions,
+        "/revoke-other-sessions" if post => RevokeOtherSessions,
+        "/update-user" if post => UpdateUser,
+        "/change-password" if post => ChangePassword,
+        "/change-email" if post => ChangeEmail,
+        "/request-password-reset" if post => RequestPasswordReset,
+        "/reset-password" if post => ResetPassword,
+        "/send-verification-email" if post => SendVerificationEmail,
+        "/verify-email" if get => VerifyEmail,
+        "/delete-user" if post => DeleteUser,
+        "/delete-user/callback" if get => DeleteUserCallback,
+        "/verify-password" if post => VerifyPassword,
+        "/list-accounts" if get => ListAccounts,
+        other => {
+            let token = other.strip_prefix("/reset-password/").filter(|_| get)?;
+            if token.is_empty() || token.contains('/') {
+                return None;
+            }
+            let token = percent_decode_str(token).decode_utf8().ok()?.into_owned();
+            return Some((ResetPasswordLink, Some(token)));
+        }
+    };
+    Some((endpoint, None))
+}
+
+/// The auth API router for `service` (paths under `service.config().base_path`).
+pub fn router(service: Arc<AuthService>) -> Router {
+    let base = service.config().base_path.clone();
+    Router::new()
+        .route(&format!("{base}/{{*rest}}"), any(dispatch))
+        .with_state(service)
+}
+
+fn not_found() -> Response {
+    StatusCode::NOT_FOUND.into_response()
+}
+
+async fn dispatch(State(service): State<Arc<AuthService>>, request: Request) -> Response {
+    let config = service.config().clone();
+    let path = request.uri().path().to_string();
+    let Some(rest) = path.strip_prefix(config.base_path.as_str()) else {
+        return not_found();
+    };
+    let Some((endpoint, param)) = route(request.method(), rest) else {
+        return not_found();
+    };
+    let names = CookieNames::for_config(&config);
+    let req = match AuthRequest::read(request, param, endpoint.is_login(), names.clone()).await {
+        Ok(req) => req,
+        Err(error) => return error.into_response(),
+    };
+    if let Err(error) = origin::check_request(
+        &req.method,
+        &req.headers,
+        endpoint.is_login(),
+        &req.body,
+        &req.query,
+        &config,
+    ) {
+        return error.into_response();
+    }
+    let reply = match handle(&service, endpoint, &req).await {
+        Ok(reply) => reply,
+        Err(error) => Reply::error(error),
+    };
+    reply.into_response(&config, &names)
+}
+
+async fn handle(
+    service: &AuthService,
+    endpoint: Endpoint,
+    req: &AuthRequest,
+) -> Result<Reply, crate::error::IamError> {
+    use handlers::{email, session, sign, user};
+    use Endpoint::*;
+    match endpoint {
+        Ok => Result::Ok(handlers::ok()),
+        Error => Result::Ok(handlers::error_page(req)),
+        SignUpEmail => sign::sign_up(service, req).await,
+        SignInEmail => sign::sign_in(service, req).await,
+        SignOut => sign::sign_out(service, req).await,
+        GetSession => session::get_session(service, req).await,
+        GetSessionPost => Result::Ok(handlers::get_session_post()),
+        ListSessions => session::list_sessions(service, req).await,
+        RevokeSession => session::revoke_session(service, req).await,
+        RevokeSessions => session::revoke_sessions(service, req).await,
+        RevokeOtherSessions => session::revoke_other_sessions(service, req).await,
+        UpdateUser => user::update_user(service, req).await,
+        ChangePassword => user::change_password(service, req).await,
+        ChangeEmail => user::change_email(service, req).await,
+        RequestPasswordReset => email::request_password_reset(service, req).await,
+        ResetPasswordLink => email::reset_password_link(service, req).await,
+        ResetPassword => email::reset_password(service, req).await,
+        SendVerificationEmail => email::send_verification_email(service, req).await,
+        VerifyEmail => email::verify_email(service, req).await,
+        DeleteUser => user::delete_user(service, req).await,
+        DeleteUserCallback => user::delete_user_callback(service, req).await,
+        VerifyPassword => user::verify_password(service, req).await,
+        ListAccounts => user::list_accounts(service, req).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_match_exactly() {
+        assert_eq!(route(&Method::GET, "/ok").map(|r| r.0), Some(Endpoint::Ok));
+        assert_eq!(route(&Method::POST, "/ok"), None, "wrong method is 404");
+        assert_eq!(route(&Method::GET, "/ok/"), None, "trailing slash is 404");
+        assert_eq!(route(&Method::GET, "//ok"), None);
+        assert_eq!(route(&Method::GET, "/sign-in/email"), None);
+        assert_eq!(
+            route(&Method::GET, "/reset-password/Abc123"),
+            Some((Endpoint::ResetPasswordLink, Some("Abc123".to_string())))
+        );
+        assert_eq!(route(&Method::GET, "/reset-password/a/b"), None);
+        assert_eq!(route(&Method::GET, "/forget-password"), None);
+        assert_eq!(
+            route(&Method::POST, "/get-session").map(|r| r.0),
+            Some(Endpoint::GetSessionPost)
+        );
+    }
+}

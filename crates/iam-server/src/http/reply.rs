@@ -1,0 +1,224 @@
+//! What an auth handler answers, and how it becomes an HTTP response: JSON (or empty) body,
+//! status, extra headers and the cookies to set or expire (`specs/better-auth-api.md` §2.4–2.6),
+//! plus the bearer plugin's after-hook (`set-auth-token`, §2.9).
+
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use crate::config::IamConfig;
+use crate::error::IamError;
+use crate::services::credentials::CookieNames;
+use crate::services::emails::encode_uri_component;
+use crate::services::tokens;
+
+/// A cookie the response sets or expires (`Debug` hides the token).
+#[derive(Clone, PartialEq, Eq)]
+enum CookieOut {
+    /// The signed session token; without `Max-Age` when the user is not remembered.
+    Session { token: String, remember: bool },
+    /// The signed `dont_remember=true` marker.
+    DontRemember,
+    /// `<name>=; Max-Age=0`.
+    Expire(String),
+}
+
+impl std::fmt::Debug for CookieOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CookieOut::Session { remember, .. } => {
+                write!(f, "Session {{ token: ***, remember: {remember} }}")
+            }
+            CookieOut::DontRemember => f.write_str("DontRemember"),
+            CookieOut::Expire(name) => write!(f, "Expire({name})"),
+        }
+    }
+}
+
+enum Body {
+    Json(Value),
+    Empty,
+    Html(String),
+    Error(IamError),
+}
+
+/// An auth handler's answer (`Debug` shows the status and cookies, not the body, which may
+/// carry a session token).
+pub struct Reply {
+    status: StatusCode,
+    body: Body,
+    headers: Vec<(HeaderName, String)>,
+    cookies: Vec<CookieOut>,
+}
+
+impl std::fmt::Debug for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reply")
+            .field("status", &self.status)
+            .field("cookies", &self.cookies)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Reply {
+    /// 200 with a JSON body.
+    pub fn json(value: Value) -> Self {
+        Self {
+            status: StatusCode::OK,
+            body: Body::Json(value),
+            headers: Vec::new(),
+            cookies: Vec::new(),
+        }
+    }
+
+    /// 302 to `location`, empty body.
+    pub fn redirect(location: &str) -> Self {
+        Self {
+            status: StatusCode::FOUND,
+            body: Body::Empty,
+            headers: vec![(header::LOCATION, location.to_string())],
+            cookies: Vec::new(),
+        }
+    }
+
+    /// 200 with an HTML page.
+    pub fn html(page: String) -> Self {
+        Self {
+            status: StatusCode::OK,
+            body: Body::Html(page),
+            headers: Vec::new(),
+            cookies: Vec::new(),
+        }
+    }
+
+    /// An error answer that still sets or expires cookies.
+    pub fn error(error: IamError) -> Self {
+        Self {
+            status: error.status(),
+            body: Body::Error(error),
+            headers: Vec::new(),
+            cookies: Vec::new(),
+        }
+    }
+
+    pub fn with_header(mut self, name: HeaderName, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    /// Sets the session cookie for `token`. Not remembered (`dont_remember`): no `Max-Age`,
+    /// and the `dont_remember` marker is (re)set.
+    pub fn with_session_cookie(mut self, token: &str, dont_remember: bool) -> Self {
+        self.cookies.push(CookieOut::Session {
+            token: token.to_string(),
+            remember: !dont_remember,
+        });
+        if dont_remember {
+            self.cookies.push(CookieOut::DontRemember);
+        }
+        self
+    }
+
+    /// Expires one cookie.
+    pub fn expire_cookie(mut self, name: &str) -> Self {
+        self.cookies.push(CookieOut::Expire(name.to_string()));
+        self
+    }
+
+    /// Expires the session token, session data (and its chunks present in the request) and
+    /// `dont_remember` cookies (§2.5).
+    pub fn expire_session_cookies(
+        mut self,
+        names: &CookieNames,
+        request_cookies: &[(String, String)],
+    ) -> Self {
+        for name in [
+            &names.session_token,
+            &names.session_data,
+            &names.dont_remember,
+        ] {
+            self.cookies.push(CookieOut::Expire(name.clone()));
+        }
+        let chunk_prefix = format!("{}.", names.session_data);
+        for (name, _) in request_cookies {
+            if name
+                .strip_prefix(&chunk_prefix)
+                .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+            {
+                self.cookies.push(CookieOut::Expire(name.clone()));
+            }
+        }
+        self
+    }
+
+    /// The HTTP response: `Set-Cookie` per cookie in order, and for a session cookie the
+    /// bearer plugin's `set-auth-token` (the decoded signed value) and its CORS exposure.
+    pub fn into_response(self, config: &IamConfig, names: &CookieNames) -> Response {
+        let mut response = match self.body {
+            Body::Json(value) => {
+                let mut r = (self.status, value.to_string()).into_response();
+                r.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
+                r
+            }
+            Body::Empty => self.status.into_response(),
+            Body::Html(page) => {
+                let mut r = (self.status, page).into_response();
+                r.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/html; charset=utf-8"),
+                );
+                r
+            }
+            Body::Error(error) => error.into_response(),
+        };
+        let headers = response.headers_mut();
+        for (name, value) in self.headers {
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                headers.append(name, value);
+            }
+        }
+        let secure = if names.secure { "; Secure" } else { "" };
+        let mut auth_token = None;
+        for cookie in self.cookies {
+            let line = match cookie {
+                CookieOut::Session { token, remember } => {
+                    let signed = tokens::sign_value(config.secret(), &token);
+                    let max_age = if remember {
+                        format!("; Max-Age={}", config.session_expires_in.as_secs())
+                    } else {
+                        String::new()
+                    };
+                    let line = format!(
+                        "{}={}{max_age}; Path=/; HttpOnly{secure}; SameSite=Lax",
+                        names.session_token,
+                        encode_uri_component(&signed)
+                    );
+                    auth_token = Some(signed);
+                    line
+                }
+                CookieOut::DontRemember => format!(
+                    "{}={}; Path=/; HttpOnly{secure}; SameSite=Lax",
+                    names.dont_remember,
+                    encode_uri_component(&tokens::sign_value(config.secret(), "true"))
+                ),
+                CookieOut::Expire(name) => {
+                    format!("{name}=; Max-Age=0; Path=/; HttpOnly{secure}; SameSite=Lax")
+                }
+            };
+            if let Ok(value) = HeaderValue::from_str(&line) {
+                headers.append(header::SET_COOKIE, value);
+            }
+        }
+        if let Some(token) = auth_token.and_then(|t| HeaderValue::from_str(&t).ok()) {
+            headers.insert(HeaderName::from_static("set-auth-token"), token);
+            headers.insert(
+                header::ACCESS_CONTROL_EXPOSE_HEADERS,
+                HeaderValue::from_static("set-auth-token"),
+            );
+        }
+        response
+    }
+}

@@ -1,0 +1,23 @@
+//! The iam slice's migrations (after `shared`, whose users, organizations and teams the IAM
+//! tables reference). Tables are written per dialect because column types differ (slices.md
+//! §0.4); the indexes are one file appended to both.
+
+use shared_server::db::migrate::{Migration, SliceMigrations};
+
+/// Migrations of the `iam` slice.
+pub const IAM_MIGRATIONS: SliceMigrations = SliceMigrations {
+    slice: "iam",
+    depends_on: &["shared"],
+    migrations: &[Migration {
+        version: 1,
+        name: "iam_tables",
+        sqlite: concat!(
+            include_str!("../migrations/sqlite/0001_iam_tables.sql"),
+            include_str!("../migrations/common/0001_iam_indexes.sql"),
+        ),
+        postgres: concat!(
+            include_str!("../migrations/postgres/0001_iam_tables.sql"),
+            include_str!("../migrations/common/0001_iam_indexes.sql"),
+        ),
+    }],
+};

@@ -1,0 +1,120 @@
+//! `AccountRepo`: sign-in methods of users, with the lookups the auth API needs (by provider
+//! account, by user, the credential account) and the password write of sign-up, password
+//! change, reset and hash upgrade.
+
+use shared_server::db::repo::{map_db_error, Repo, Sql};
+use shared_server::db::{Conn, RepoError};
+use shared_server::entities::UserId;
+
+use crate::entities::{Account, AccountPatch, NewAccount, CREDENTIAL_PROVIDER};
+
+shared_server::repository!(
+    /// Accounts (not org-scoped).
+    AccountRepo(Repo<Account>)
+);
+
+impl AccountRepo {
+    /// The account of `provider_id` whose provider-side id is `account_id`.
+    pub async fn find_by_provider(
+        &self,
+        provider_id: &str,
+        account_id: &str,
+    ) -> Result<Option<Account>, RepoError> {
+        let mut pooled = self.db().acquire().await?;
+        self.find_by_provider_in(&mut pooled.conn(), provider_id, account_id)
+            .await
+    }
+
+    #[tracing::instrument(skip_all, name = "AccountRepo.find_by_provider")]
+    pub async fn find_by_provider_in(
+        &self,
+        conn: &mut Conn<'_>,
+        provider_id: &str,
+        account_id: &str,
+    ) -> Result<Option<Account>, RepoError> {
+        let mut sql = Sql::new("SELECT * FROM iam_account WHERE provider_id = ");
+        sql.push_bind(provider_id.to_string())
+            .push(" AND account_id = ")
+            .push_bind(account_id.to_string())
+            .push(" AND deleted_at IS NULL");
+        sql.fetch_optional(conn)
+            .await
+            .map_err(map_db_error::<Account>)
+    }
+
+    /// The user's accounts, oldest first.
+    pub async fn list_by_user(&self, user: &UserId) -> Result<Vec<Account>, RepoError> {
+        let mut pooled = self.db().acquire().await?;
+        self.list_by_user_in(&mut pooled.conn(), user).await
+    }
+
+    #[tracing::instrument(skip_all, name = "AccountRepo.list_by_user")]
+    pub async fn list_by_user_in(
+        &self,
+        conn: &mut Conn<'_>,
+        user: &UserId,
+    ) -> Result<Vec<Account>, RepoError> {
+        let mut sql = Sql::new("SELECT * FROM iam_account WHERE user_id = ");
+        sql.push_bind(user)
+            .push(" AND deleted_at IS NULL ORDER BY created_at ASC, id ASC");
+        sql.fetch_all(conn).await.map_err(map_db_error::<Account>)
+    }
+
+    /// The user's `credential` (email + password) account.
+    pub async fn find_credential(&self, user: &UserId) -> Result<Option<Account>, RepoError> {
+        let mut pooled = self.db().acquire().await?;
+        self.find_credential_in(&mut pooled.conn(), user).await
+    }
+
+    #[tracing::instrument(skip_all, name = "AccountRepo.find_credential")]
+    pub async fn find_credential_in(
+        &self,
+        conn: &mut Conn<'_>,
+        user: &UserId,
+    ) -> Result<Option<Account>, RepoError> {
+        let mut sql = Sql::new("SELECT * FROM iam_account WHERE user_id = ");
+        sql.push_bind(user)
+            .push(" AND provider_id = ")
+            .push_bind(CREDENTIAL_PROVIDER)
+            .push(" AND deleted_at IS NULL ORDER BY created_at ASC, id ASC LIMIT 1");
+        sql.fetch_optional(conn)
+            .await
+            .map_err(map_db_error::<Account>)
+    }
+
+    /// Stores `password_hash` in the user's credential account, creating the account when the
+    /// user has none (better-auth's reset-password does the same).
+    pub async fn set_password(
+        &self,
+        user: &UserId,
+        password_hash: String,
+        actor: &str,
+    ) -> Result<Account, RepoError> {
+        let mut pooled = self.db().acquire().await?;
+        self.set_password_in(&mut pooled.conn(), user, password_hash, actor)
+            .await
+    }
+
+    pub async fn set_password_in(
+        &self,
+        conn: &mut Conn<'_>,
+        user: &UserId,
+        password_hash: String,
+        actor: &str,
+    ) -> Result<Account, RepoError> {
+        match self.find_credential_in(conn, user).await? {
+            Some(account) => {
+                let patch = AccountPatch {
+                    password: Some(Some(password_hash)),
+                    ..AccountPatch::default()
+                };
+                self.update_in(conn, &account.id, account.audit.version, patch, actor)
+                    .await
+            }
+            None => {
+                self.insert_in(conn, NewAccount::credential(user, password_hash), actor)
+                    .await
+            }
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! Repositories of the IAM tables (slices.md §2.3). Each wraps the generic base repository of its
+//! entity (reached through `Deref`: `accounts.get(&id)`, `members.list(&org, filter, page)`) and
+//! adds the table's own queries, each with a pool form and an `_in(conn, …)` form so services
+//! can group writes in one transaction.
+
+mod account;
+mod member;
+mod verification;
+
+pub use account::AccountRepo;
+pub use member::MemberRepo;
+pub use verification::VerificationRepo;

@@ -1,0 +1,86 @@
+//! The RPC transport: serves the slices' [`RpcGroup`]s in the Effect RPC wire protocol
+//! (`shared/specs/effect-rpc-protocol.md`), so the original TypeScript clients call this server
+//! unchanged. Each group answers at `/v1/<group>/rpc`:
+//!
+//! - `GET` + WebSocket upgrade: NDJSON frames, many concurrent calls per socket, stream
+//!   back-pressure by `Ack`, cancellation by `Interrupt`, keep-alive by `Ping`/`Pong`;
+//! - `POST` with a content type containing `ndjson`: NDJSON request body, streamed NDJSON reply;
+//! - any other `POST`: one JSON message in, one JSON array of replies out.
+//!
+//! Calling `getHealth` by hand (what a benchmark needs):
+//!
+//! ```text
+//! # HTTP / NDJSON (one POST per call; the reply is one line)
+//! curl -s localhost:8080/v1/shared/rpc -H 'content-type: application/ndjson' \
+//!   --data-binary $'{"_tag":"Request","id":"1","tag":"getHealth","headers":[]}\n'
+//! {"_tag":"Exit","requestId":"1","exit":{"_tag":"Success","value":{"status":"ok"}}}
+//!
+//! # HTTP / JSON
+//! curl -s localhost:8080/v1/shared/rpc -H 'content-type: application/json' \
+//!   -d '{"_tag":"Request","id":"1","tag":"getHealth","headers":[]}'
+//! [{"_tag":"Exit","requestId":"1","exit":{"_tag":"Success","value":{"status":"ok"}}}]
+//!
+//! # WebSocket: send text frames, one line each, with ids unique among the calls in flight
+//! > {"_tag":"Request","id":"1","tag":"getHealth","headers":[]}\n
+//! < {"_tag":"Exit","requestId":"1","exit":{"_tag":"Success","value":{"status":"ok"}}}\n
+//! ```
+//!
+//! Reading order: [`connection`] (one connection's state machine) → [`call`] (one call) →
+//! [`http`] / [`websocket`] (the transports) → [`message`] / [`codec`] (the wire).
+
+mod call;
+mod codec;
+mod connection;
+mod http;
+mod limits;
+mod message;
+mod trace;
+mod websocket;
+
+use std::sync::Arc;
+
+use axum::routing::get;
+use axum::Router;
+use shared_server::auth::AuthResolver;
+use shared_server::rpc::{RpcGroup, RpcGroups};
+use shared_server::Context;
+
+use connection::Endpoint;
+pub use limits::RpcLimits;
+
+/// The routes of `groups`. Handlers receive `ctx` plus the services a group was bound to; the
+/// [`AuthResolver`] in that context (if any) authenticates calls to protected procedures, and
+/// without one they all fail with `Unauthorized`.
+pub fn router(
+    groups: impl IntoIterator<Item = RpcGroup>,
+    ctx: Context,
+    limits: RpcLimits,
+) -> Router {
+    let mut router = Router::new();
+    for group in groups {
+        let mut services = ctx.clone();
+        if let Some(bound) = group.context() {
+            services.merge(bound);
+        }
+        let resolver = services.get::<dyn AuthResolver>().ok();
+        let path = group.path();
+        let endpoint = Arc::new(Endpoint {
+            group,
+            ctx: services,
+            resolver,
+            limits,
+        });
+        let methods = get(websocket::serve_upgrade)
+            .post(http::serve_post)
+            .with_state(endpoint);
+        router = router.route(&path, methods);
+    }
+    router
+}
+
+/// The groups the slice layers provided (none if the context has no [`RpcGroups`]).
+pub fn groups_in(ctx: &Context) -> Vec<RpcGroup> {
+    ctx.get::<RpcGroups>()
+        .map(|groups| groups.to_vec())
+        .unwrap_or_default()
+}
