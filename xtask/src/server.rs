@@ -20,7 +20,7 @@ pub fn run(command: &str, args: &[String]) -> Result<ExitCode> {
         let flags = std::env::var("RUSTFLAGS").unwrap_or_default();
         cargo.env(
             "RUSTFLAGS",
-            format!("{flags} --cfg tokio_unstable").trim().to_string(),
+            format!("{flags} --cfg tokio_unstable").trim(),
         );
         cargo.env("CARGO_TARGET_DIR", "target/devtools");
         eprintln!("xtask: devtools on: connect with `tokio-console` (http://127.0.0.1:6669)");

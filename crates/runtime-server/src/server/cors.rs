@@ -52,7 +52,7 @@ impl CorsPolicy {
             [] => AllowOrigin::Any,
             [only] => AllowOrigin::Fixed(only.clone()),
             many => match origin {
-                Some(origin) if many.iter().any(|o| *o == origin) => AllowOrigin::Echo(origin),
+                Some(origin) if many.contains(&origin) => AllowOrigin::Echo(origin),
                 _ => AllowOrigin::None,
             },
         }
