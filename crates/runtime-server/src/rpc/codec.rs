@@ -11,7 +11,7 @@ use serde_json::ser::{CharEscape, Formatter, Serializer};
 use super::message::{RequestId, ServerMessage};
 
 /// Bytes kept from the start of an oversized line to find its request id.
-const SNIFFED_PREFIX_BYTES: usize = 256;
+pub(crate) const SNIFFED_PREFIX_BYTES: usize = 256;
 
 /// One complete line of input.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -186,7 +186,8 @@ impl Connection {
         outbox: mpsc::Sender<Outgoing>,
         span: Span,
     ) -> Self {
-        let slots = Arc::new(Semaphore::new(endpoint.limits.max_in_flight));
+        let slots = endpoint.limits.max_in_flight.min(Semaphore::MAX_PERMITS);
+        let slots = Arc::new(Semaphore::new(slots));
         Connection(Arc::new(Shared {
             endpoint,
             transport,
@@ -214,7 +215,7 @@ impl Connection {
             Line::Complete(bytes) => match message::decode(&bytes) {
                 Ok(message) => self.handle(message).await,
                 Err(Rejected::Defect(defect)) => self.defect(defect).await,
-                Err(Rejected::Request { id, cause }) => self.reject(id, cause).await,
+                Err(Rejected::Request { id, message }) => self.reject(id, message).await,
             },
             Line::Oversized { bytes, request_id } => {
                 let limit = self.0.endpoint.limits.max_frame_bytes;
@@ -222,7 +223,7 @@ impl Connection {
                 let text =
                     format!("Message exceeds the limit of {limit} bytes (APP_RPC_MAX_FRAME_BYTES)");
                 match request_id {
-                    Some(id) => self.reject(id, Cause::die(text)).await,
+                    Some(id) => self.reject(id, text).await,
                     None => self.defect(Defect::Message(text)).await,
                 }
             }
@@ -255,7 +256,7 @@ impl Connection {
             // Per request rather than the reference's Defect, which would fail every call of
             // the client (effect-rpc-protocol.md §4.4 allows this).
             let text = format!("Unknown request tag: {}", message::truncate(&request.tag));
-            return self.reject(request.id, Cause::die(text)).await;
+            return self.reject(request.id, text).await;
         };
         let limit = self.0.endpoint.limits.max_in_flight;
         let admitted = {
@@ -285,7 +286,7 @@ impl Connection {
                 tokio::spawn(call::run(self.0.clone(), request, procedure, control));
                 Ok(())
             }
-            Err(Some(text)) => self.reject(request.id, Cause::die(text)).await,
+            Err(Some(text)) => self.reject(request.id, text).await,
             // Undefined by the protocol; an Exit would end the running call on the client.
             Err(None) => {
                 let text = format!("Duplicate request id: {}", request.id);
@@ -294,14 +295,16 @@ impl Connection {
         }
     }
 
-    /// Answers a request that will not run with its Exit (or with a Defect if that id is
-    /// running, since an Exit would end the other call on the client).
-    async fn reject(&self, id: RequestId, cause: Cause) -> Result<(), Closed> {
-        tracing::debug!(rpc.request_id = %id, cause = %cause.summary(), "RPC request rejected");
+    /// Answers a request that will not run with its Exit, a `Die` saying why (or with a Defect
+    /// if that id is running, since an Exit would end the other call on the client).
+    async fn reject(&self, id: RequestId, message: String) -> Result<(), Closed> {
+        tracing::debug!(rpc.request_id = %id, reason = %message, "RPC request rejected");
         if self.0.calls().contains_key(&id) {
-            return self.defect(Defect::Message(cause.summary())).await;
+            return self.defect(Defect::Message(message)).await;
         }
-        self.0.send(ServerMessage::failure(id, cause)).await
+        self.0
+            .send(ServerMessage::failure(id, Cause::die(message)))
+            .await
     }
 
     async fn defect(&self, defect: Defect) -> Result<(), Closed> {

@@ -72,7 +72,7 @@ async fn read_body(connection: Connection, body: Body, ndjson: bool, max_frame_b
                     return;
                 }
             }
-        } else if json.push(&bytes).is_err() {
+        } else if !json.push(&bytes) {
             break; // Over the limit: answer now, the rest is not needed.
         }
     }
@@ -102,16 +102,18 @@ impl JsonBody {
         }
     }
 
-    fn push(&mut self, chunk: &[u8]) -> Result<(), ()> {
+    /// Whether the body still fits the limit after `chunk` (the first bytes are kept anyway, to
+    /// find the request id).
+    fn push(&mut self, chunk: &[u8]) -> bool {
         if self.bytes.len() + chunk.len() > self.max {
             self.oversized = true;
-            let room = 128usize.saturating_sub(self.bytes.len());
+            let room = codec::SNIFFED_PREFIX_BYTES.saturating_sub(self.bytes.len());
             self.bytes
                 .extend_from_slice(&chunk[..room.min(chunk.len())]);
-            return Err(());
+            return false;
         }
         self.bytes.extend_from_slice(chunk);
-        Ok(())
+        true
     }
 
     fn finish(self) -> Line {

@@ -73,8 +73,8 @@ pub(crate) enum ClientMessage {
 pub(crate) enum Rejected {
     /// No request id is known: a connection-level `Defect`.
     Defect(Defect),
-    /// The request id is known: that request's `Exit` with this cause.
-    Request { id: RequestId, cause: Cause },
+    /// The request id is known: that request's `Exit`, a `Die` with this message.
+    Request { id: RequestId, message: String },
 }
 
 /// What the server sends.
@@ -153,7 +153,7 @@ fn decode_request(mut fields: Map<String, Value>) -> Result<Request, Rejected> {
             let shown = other.as_ref().map_or("undefined".to_string(), js_text);
             return Err(Rejected::Request {
                 id,
-                cause: Cause::die(format!("Unknown request tag: {}", truncate(&shown))),
+                message: format!("Unknown request tag: {}", truncate(&shown)),
             });
         }
     };
@@ -311,7 +311,7 @@ mod tests {
             decode(br#"{"_tag":"Request","id":"7"}"#),
             Err(Rejected::Request {
                 id: id("7"),
-                cause: Cause::die("Unknown request tag: undefined")
+                message: "Unknown request tag: undefined".into()
             })
         );
     }

@@ -58,3 +58,49 @@ fn join_caller_trace(span: &Span, transport_span: &Span, caller: &CallerTrace) {
     // Fails only without an OpenTelemetry layer, where there is nothing to join.
     let _ = span.set_parent(opentelemetry::Context::new().with_remote_span_context(remote));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rpc::message::RequestId;
+    use opentelemetry::trace::TracerProvider;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    const CALLER_TRACE: &str = "932830843a478aa69449f0a010dce03e";
+
+    fn request(trace: Option<CallerTrace>) -> Request {
+        Request {
+            id: RequestId::parse("4").unwrap(),
+            tag: "countTo".into(),
+            payload: None,
+            headers: Vec::new(),
+            trace,
+        }
+    }
+
+    fn trace_id(span: &Span) -> String {
+        span.context().span().span_context().trace_id().to_string()
+    }
+
+    #[test]
+    fn calls_join_the_trace_named_by_the_request() {
+        let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+        tracing::subscriber::with_default(subscriber, || {
+            let caller = CallerTrace {
+                trace_id: CALLER_TRACE.into(),
+                span_id: "a451f2a901f51545".into(),
+                sampled: true,
+            };
+            let joined = call_span(&Span::none(), "test", &request(Some(caller)));
+            assert_eq!(trace_id(&joined), CALLER_TRACE);
+
+            // Without trace fields the call is the transport span's child.
+            let http = tracing::info_span!("http");
+            let child = call_span(&http, "test", &request(None));
+            assert_eq!(trace_id(&child), trace_id(&http));
+            assert_ne!(trace_id(&child), CALLER_TRACE);
+        });
+    }
+}

@@ -139,7 +139,7 @@ async fn read_frames(
         };
         last_seen = Instant::now();
         pinged = false;
-        let bytes = match frame {
+        let message = match frame {
             None | Some(Ok(Message::Close(_))) => return End::ClientClosed,
             Some(Err(error)) => {
                 tracing::debug!(%error, "RPC WebSocket read failed");
@@ -149,11 +149,14 @@ async fn read_frames(
                     End::ClientClosed
                 };
             }
-            Some(Ok(Message::Text(text))) => text.as_bytes().to_vec(),
-            Some(Ok(Message::Binary(bytes))) => bytes.to_vec(),
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            Some(Ok(message)) => message,
         };
-        for line in splitter.push(&bytes) {
+        let bytes: &[u8] = match &message {
+            Message::Text(text) => text.as_bytes(),
+            Message::Binary(bytes) => bytes,
+            _ => continue, // control frames only count as signs of life
+        };
+        for line in splitter.push(bytes) {
             if connection.receive(line).await.is_err() {
                 return End::NotReading;
             }

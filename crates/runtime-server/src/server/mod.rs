@@ -48,6 +48,7 @@ pub fn layer_with(extra: ExtraRoutes) -> Layer {
         .requires::<IamConfig>()
         .requires::<AuthRoutes>()
         .requires::<dyn AuthResolver>()
+        .requires::<shared_server::rpc::RpcGroups>()
         .service(move |ctx, scope| {
             let extra = extra.clone();
             async move {

@@ -92,7 +92,15 @@ pub fn router(state: AppState, extra: ExtraRoutes) -> Result<Router, shared_serv
     ));
     Ok(app
         .layer(middleware::from_fn(envelope::error_envelope))
-        .layer(CompressionLayer::new())
+        // NDJSON answers are RPC streams: compressing them only adds work to every line.
+        .layer(
+            CompressionLayer::new().compress_when(tower_http::compression::Predicate::and(
+                tower_http::compression::DefaultPredicate::new(),
+                tower_http::compression::predicate::NotForContentType::const_new(
+                    "application/ndjson",
+                ),
+            )),
+        )
         .layer(middleware::from_fn_with_state(
             Hsts(config.env == AppEnv::Prod),
             security_headers,
