@@ -106,6 +106,14 @@ impl HttpMetrics {
         metrics::gauge!("db_pool_max_connections").set(f64::from(stats.max));
     }
 
+    /// Drains recorded histogram samples into their buckets. Without it, samples pile up between
+    /// scrapes (and forever when nothing scrapes), so the Tooling layer runs it periodically.
+    pub fn run_upkeep(&self) {
+        if let Some(handle) = prometheus() {
+            handle.run_upkeep();
+        }
+    }
+
     /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> String {
         prometheus()

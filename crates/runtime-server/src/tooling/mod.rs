@@ -113,9 +113,18 @@ pub fn layer() -> Layer {
                 .filter(|_| otlp)
                 .map(|p| p.meter_provider.meter("runtime-server"));
             let metrics = HttpMetrics::new(meter);
+            let upkeep_metrics = metrics.clone();
+            let upkeep = tokio::spawn(async move {
+                let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
+                loop {
+                    every.tick().await;
+                    upkeep_metrics.run_upkeep();
+                }
+            });
             let name = service_name.clone();
             scope
                 .add_finalizer("Tooling", move || async move {
+                    upkeep.abort();
                     tracing::info!(service = %name, "stopped");
                     if let Some(providers) = providers {
                         // Flushing blocks on HTTP; keep it off the async workers.
