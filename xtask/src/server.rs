@@ -18,10 +18,7 @@ pub fn run(command: &str, args: &[String]) -> Result<ExitCode> {
         // tokio-console needs tokio's unstable instrumentation; build it in its own target dir
         // so switching flags does not rebuild the normal one.
         let flags = std::env::var("RUSTFLAGS").unwrap_or_default();
-        cargo.env(
-            "RUSTFLAGS",
-            format!("{flags} --cfg tokio_unstable").trim(),
-        );
+        cargo.env("RUSTFLAGS", format!("{flags} --cfg tokio_unstable").trim());
         cargo.env("CARGO_TARGET_DIR", "target/devtools");
         eprintln!("xtask: devtools on: connect with `tokio-console` (http://127.0.0.1:6669)");
     }

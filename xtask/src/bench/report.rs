@@ -56,7 +56,8 @@ impl Results {
         let s = &self.settings;
         let mut out = format!(
             "HTTP stack: full middleware vs bare axum in one process\n\
-             ({} connections, {} rounds x {} s per stack and route, interleaved; medians over rounds; nproc {})\n\
+             ({} connections, {} rounds x {} s per stack and route, interleaved; medians over rounds;\n\
+             load generator and server share the machine's {} cores)\n\
              {:<20} {:<5} {:>10} {:>10} {:>8} {:>8} {:>7}\n",
             s.connections,
             s.rounds,

@@ -67,10 +67,13 @@ pub struct MissingService {
     pub service: &'static str,
 }
 
-/// A typed map of services. Cloning is cheap (services are shared `Arc`s).
+type Services = HashMap<ServiceKey, Arc<dyn Any + Send + Sync>>;
+
+/// A typed map of services. Cloning is one reference-count increment (handlers and middleware
+/// clone it per request); adding a service copies the map only if it is shared.
 #[derive(Clone, Default)]
 pub struct Context {
-    services: HashMap<ServiceKey, Arc<dyn Any + Send + Sync>>,
+    services: Arc<Services>,
 }
 
 impl Context {
@@ -85,7 +88,7 @@ impl Context {
 
     /// Adds a shared service; `T` may be a trait object (`dyn ObjectStore`).
     pub fn insert_arc<T: ?Sized + Send + Sync + 'static>(&mut self, service: Arc<T>) -> &mut Self {
-        self.services.insert(
+        Arc::make_mut(&mut self.services).insert(
             ServiceKey::of::<T>(),
             Arc::new(service) as Arc<dyn Any + Send + Sync>,
         );
@@ -137,8 +140,12 @@ impl Context {
 
     /// Adds every service of `other`; on a clash `other` wins (as in Effect's `merge`).
     pub fn merge(&mut self, other: &Context) {
-        for (k, v) in &other.services {
-            self.services.insert(*k, v.clone());
+        if other.services.is_empty() {
+            return;
+        }
+        let services = Arc::make_mut(&mut self.services);
+        for (k, v) in other.services.iter() {
+            services.insert(*k, v.clone());
         }
     }
 
@@ -148,7 +155,9 @@ impl Context {
             .iter()
             .filter_map(|k| self.services.get_key_value(k).map(|(k, v)| (*k, v.clone())))
             .collect();
-        Context { services }
+        Context {
+            services: Arc::new(services),
+        }
     }
 }
 
