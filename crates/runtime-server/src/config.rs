@@ -267,28 +267,17 @@ impl AppConfig {
                 missing.push("EMAIL_FROM");
             }
         }
-        let iam = if missing.is_empty() {
-            Some(std::sync::Arc::new(iam_server::IamConfig::from_vars(
-                &|name| vars.var(name),
-                Some(auth_secret.expose()),
-            )?))
-        } else {
-            None
-        };
-        let comms = if missing.is_empty() {
-            Some(comms_server::CommsConfig::from_vars(
-                &|name| vars.var(name),
-                &data_dir,
-            )?)
-        } else {
-            None
-        };
         if !missing.is_empty() {
             return Err(ConfigError::MissingRequired {
                 env: env.as_str(),
                 missing,
             });
         }
+        let comms = comms_server::CommsConfig::from_vars(&|name| vars.var(name), &data_dir)?;
+        let iam = std::sync::Arc::new(iam_server::IamConfig::from_vars(
+            &|name| vars.var(name),
+            Some(auth_secret.expose()),
+        )?);
         Ok(AppConfig {
             app_name,
             env,
@@ -308,14 +297,8 @@ impl AppConfig {
             http,
             rpc,
             otel,
-            comms: comms.ok_or_else(|| ConfigError::MissingRequired {
-                env: env.as_str(),
-                missing: vec![],
-            })?,
-            iam: iam.ok_or_else(|| ConfigError::MissingRequired {
-                env: env.as_str(),
-                missing: vec![],
-            })?,
+            comms,
+            iam,
         })
     }
 
