@@ -50,6 +50,8 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("IAM_SESSION_UPDATE_AGE_SECS", "86400 (1 day)", "sliding refresh: get-session extends a session at most this often"),
     ("IAM_SESSION_FRESH_AGE_SECS", "86400 (1 day)", "list-sessions and password-less delete-user need a session younger than this"),
     ("IAM_DISABLE_SESSION_REFRESH", "false", "never extend sessions on get-session"),
+    ("IAM_COOKIE_CACHE_ENABLED", "false", "cache the session and user in a signed `session_data` cookie so get-session skips the database (a session revoked elsewhere stays visible through the cache for up to its max age)"),
+    ("IAM_COOKIE_CACHE_MAX_AGE_SECS", "300", "lifetime of the `session_data` cookie cache"),
     ("IAM_COOKIE_PREFIX", "better-auth", "cookie names are `<prefix>.session_token`, …"),
     ("IAM_SECURE_COOKIES", "auto (on when the public URL is https)", "`true`/`false`: force the `__Secure-` prefix and the Secure attribute"),
     ("IAM_EMAIL_VERIFICATION_EXPIRES_IN_SECS", "3600", "lifetime of email-verification links"),
@@ -76,6 +78,8 @@ pub struct IamConfig {
     /// Session lifetime when the user asked not to be remembered (§2.6).
     pub dont_remember_expires_in: Duration,
     pub disable_session_refresh: bool,
+    /// The `session_data` cookie cache's lifetime (§2.8); `None`: the cache is off.
+    pub cookie_cache_max_age: Option<Duration>,
     pub cookie_prefix: String,
     /// `None`: secure cookies iff the public URL is https.
     pub secure_cookies: Option<bool>,
@@ -116,6 +120,7 @@ impl IamConfig {
             session_fresh_age: Duration::from_secs(86_400),
             dont_remember_expires_in: Duration::from_secs(86_400),
             disable_session_refresh: false,
+            cookie_cache_max_age: None,
             cookie_prefix: "better-auth".to_string(),
             secure_cookies: None,
             trusted_origins: Vec::new(),
@@ -283,6 +288,11 @@ impl IamConfig {
             session_fresh_age: secs("IAM_SESSION_FRESH_AGE_SECS", 86_400, 0)?,
             dont_remember_expires_in: Duration::from_secs(86_400),
             disable_session_refresh: flag("IAM_DISABLE_SESSION_REFRESH", false)?,
+            cookie_cache_max_age: {
+                // Validated even while the cache is off, so a typo is caught before it matters.
+                let max_age = secs("IAM_COOKIE_CACHE_MAX_AGE_SECS", 300, 1)?;
+                flag("IAM_COOKIE_CACHE_ENABLED", false)?.then_some(max_age)
+            },
             cookie_prefix,
             secure_cookies,
             trusted_origins,

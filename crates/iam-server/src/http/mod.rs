@@ -157,6 +157,7 @@ async fn dispatch(State(service): State<Arc<AuthService>>, request: Request) -> 
         Ok(reply) => reply,
         Err(error) => Reply::error(error),
     };
+    let reply = handlers::session::attach_cookie_cache(&service, reply).await;
     reply.into_response(&config, &names)
 }
 

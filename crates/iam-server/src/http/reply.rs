@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::config::IamConfig;
 use crate::error::IamError;
+use crate::services::cookie_cache;
 use crate::services::credentials::CookieNames;
 use crate::services::emails::encode_uri_component;
 use crate::services::tokens;
@@ -17,6 +18,9 @@ use crate::services::tokens;
 enum CookieOut {
     /// The signed session token; without `Max-Age` when the user is not remembered.
     Session { token: String, remember: bool },
+    /// The `session_data` cookie cache (§2.8), chunked when long; without `Max-Age` when the
+    /// user is not remembered.
+    SessionData { value: String, remember: bool },
     /// The signed `dont_remember=true` marker.
     DontRemember,
     /// `<name>=; Max-Age=0`.
@@ -28,6 +32,9 @@ impl std::fmt::Debug for CookieOut {
         match self {
             CookieOut::Session { remember, .. } => {
                 write!(f, "Session {{ token: ***, remember: {remember} }}")
+            }
+            CookieOut::SessionData { remember, .. } => {
+                write!(f, "SessionData {{ value: ***, remember: {remember} }}")
             }
             CookieOut::DontRemember => f.write_str("DontRemember"),
             CookieOut::Expire(name) => write!(f, "Expire({name})"),
@@ -119,6 +126,29 @@ impl Reply {
         self
     }
 
+    /// The session cookie this reply sets, if any: `(token, remembered)`.
+    pub fn session_cookie(&self) -> Option<(&str, bool)> {
+        self.cookies.iter().rev().find_map(|cookie| match cookie {
+            CookieOut::Session { token, remember } => Some((token.as_str(), *remember)),
+            _ => None,
+        })
+    }
+
+    /// Whether this reply already writes the `session_data` cache.
+    pub fn sets_session_data(&self) -> bool {
+        self.cookies
+            .iter()
+            .any(|cookie| matches!(cookie, CookieOut::SessionData { .. }))
+    }
+
+    /// Writes the `session_data` cookie cache with an encoded entry
+    /// (`services::cookie_cache::encode`).
+    pub fn with_session_data(mut self, value: String, remember: bool) -> Self {
+        self.cookies
+            .push(CookieOut::SessionData { value, remember });
+        self
+    }
+
     /// Expires one cookie.
     pub fn expire_cookie(mut self, name: &str) -> Self {
         self.cookies.push(CookieOut::Expire(name.to_string()));
@@ -183,6 +213,20 @@ impl Reply {
         let secure = if names.secure { "; Secure" } else { "" };
         let mut auth_token = None;
         for cookie in self.cookies {
+            if let CookieOut::SessionData { value, remember } = &cookie {
+                let max_age = match (remember, config.cookie_cache_max_age) {
+                    (true, Some(max_age)) => format!("; Max-Age={}", max_age.as_secs()),
+                    _ => String::new(),
+                };
+                for (name, part) in cookie_cache::split(&names.session_data, value) {
+                    let line =
+                        format!("{name}={part}{max_age}; Path=/; HttpOnly{secure}; SameSite=Lax");
+                    if let Ok(value) = HeaderValue::from_str(&line) {
+                        headers.append(header::SET_COOKIE, value);
+                    }
+                }
+                continue;
+            }
             let line = match cookie {
                 CookieOut::Session { token, remember } => {
                     let signed = tokens::sign_value(config.secret(), &token);
@@ -199,6 +243,7 @@ impl Reply {
                     auth_token = Some(signed);
                     line
                 }
+                CookieOut::SessionData { .. } => continue,
                 CookieOut::DontRemember => format!(
                     "{}={}; Path=/; HttpOnly{secure}; SameSite=Lax",
                     names.dont_remember,

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod cleanup;
+pub mod cookie_cache;
 pub mod credentials;
 pub mod emails;
 pub mod organizations;

@@ -134,6 +134,19 @@ pub fn verify_signed_bearer(secret: &Secret, value: &str, sig: &str) -> bool {
     }
 }
 
+/// `base64url_nopad(HMAC-SHA256(secret, message))`: the cookie cache's signature (§2.8).
+pub fn hmac_base64url(secret: &Secret, message: &str) -> String {
+    URL_SAFE_NO_PAD.encode(mac(secret, message.as_bytes()).finalize().into_bytes())
+}
+
+/// Checks an [`hmac_base64url`] signature (padding tolerated), in constant time.
+pub fn verify_hmac_base64url(secret: &Secret, message: &str, signature: &str) -> bool {
+    match URL_SAFE_NO_PAD.decode(signature.trim_end_matches('=')) {
+        Ok(bytes) => check_mac(secret, message, &bytes),
+        Err(_) => false,
+    }
+}
+
 fn check_mac(secret: &Secret, value: &str, expected: &[u8]) -> bool {
     // `verify_slice` compares in constant time.
     mac(secret, value.as_bytes()).verify_slice(expected).is_ok()

@@ -11,7 +11,8 @@ use crate::http::fields::Fields;
 use crate::http::reply::Reply;
 use crate::http::request::AuthRequest;
 use crate::http::wire;
-use crate::services::AuthService;
+use crate::services::{cookie_cache, AuthService};
+use shared_server::entities::{Session, User};
 
 /// A query flag is set by any non-empty value (better-auth's coercion: even `false`).
 fn query_flag(req: &AuthRequest, name: &str) -> bool {
@@ -24,10 +25,11 @@ pub(crate) async fn get_session(
 ) -> Result<Reply, IamError> {
     let mut reply = get_session_inner(service, req).await?;
     // The cookie cache is off: a leftover session_data cookie is expired.
-    if req
-        .cookies
-        .iter()
-        .any(|(n, _)| n == &req.names.session_data)
+    if service.config().cookie_cache_max_age.is_none()
+        && req
+            .cookies
+            .iter()
+            .any(|(n, _)| n == &req.names.session_data)
     {
         reply = reply.expire_cookie(&req.names.session_data);
     }
@@ -40,6 +42,15 @@ async fn get_session_inner(service: &AuthService, req: &AuthRequest) -> Result<R
     let Some(token) = request_token(service, req) else {
         return Ok(Reply::json(Value::Null));
     };
+    let cache_on = service.config().cookie_cache_max_age.is_some();
+    if cache_on && !query_flag(req, "disableCookieCache") {
+        if let Some(cached) = read_cookie_cache(service, req, &token) {
+            return Ok(Reply::json(json!({
+                "session": cached.session,
+                "user": cached.user,
+            })));
+        }
+    }
     let Some((session, user)) = service.session_for_token(&token).await? else {
         // Unknown or expired: an expired row is removed and the cookies are cleared.
         service.delete_session(&token).await?;
@@ -51,21 +62,84 @@ async fn get_session_inner(service: &AuthService, req: &AuthRequest) -> Result<R
         && !service.config().disable_session_refresh
         && service.refresh_due(&session);
     if !refresh {
-        return Ok(Reply::json(json!({
+        let reply = Reply::json(json!({
             "session": wire::session(&session),
             "user": wire::user(&user),
-        })));
+        }));
+        return Ok(with_cookie_cache(
+            service,
+            reply,
+            &session,
+            &user,
+            !not_remembered,
+        ));
     }
     match service.refresh_session(&session).await {
-        Ok(updated) => Ok(Reply::json(json!({
-            "session": wire::session(&updated),
-            "user": wire::user(&user),
-        }))
-        .with_session_cookie(&updated.token, false)),
+        Ok(updated) => {
+            let reply = Reply::json(json!({
+                "session": wire::session(&updated),
+                "user": wire::user(&user),
+            }))
+            .with_session_cookie(&updated.token, false);
+            Ok(with_cookie_cache(service, reply, &updated, &user, true))
+        }
         Err(error) if error.code() == Some(ErrorCode::FailedToGetSession) => {
             Ok(Reply::error(error).expire_session_cookies(&req.names, &req.cookies))
         }
         Err(error) => Err(error),
+    }
+}
+
+/// The request's valid cookie-cache entry for the session `token` (§2.8), if any.
+fn read_cookie_cache(
+    service: &AuthService,
+    req: &AuthRequest,
+    token: &str,
+) -> Option<cookie_cache::CachedSession> {
+    let value = cookie_cache::join(&req.cookies, &req.names.session_data)?;
+    let cached = cookie_cache::decode(service.config().secret(), &value, service.now())?;
+    (cached.token() == Some(token)).then_some(cached)
+}
+
+/// `reply` plus a fresh cookie-cache entry for `session` and `user`, when the cache is on.
+fn with_cookie_cache(
+    service: &AuthService,
+    reply: Reply,
+    session: &Session,
+    user: &User,
+    remember: bool,
+) -> Reply {
+    let Some(max_age) = service.config().cookie_cache_max_age else {
+        return reply;
+    };
+    let value = cookie_cache::encode(
+        service.config().secret(),
+        &wire::session(session),
+        &wire::user(user),
+        service.now(),
+        max_age.as_secs(),
+    );
+    reply.with_session_data(value, remember)
+}
+
+/// The cookie cache follows the session cookie: whenever a reply sets a session cookie and did
+/// not write the cache itself, the cache is written from the stored session (so a changed user
+/// name or active organization reaches the cache as the session cookie is re-sent). A failed
+/// lookup leaves the cache out: it is an optimisation, never a reason to fail the request.
+pub(crate) async fn attach_cookie_cache(service: &AuthService, reply: Reply) -> Reply {
+    if service.config().cookie_cache_max_age.is_none() || reply.sets_session_data() {
+        return reply;
+    }
+    let Some((token, remember)) = reply.session_cookie().map(|(t, r)| (t.to_string(), r)) else {
+        return reply;
+    };
+    match service.session_for_token(&token).await {
+        Ok(Some((session, user))) => with_cookie_cache(service, reply, &session, &user, remember),
+        Ok(None) => reply,
+        Err(error) => {
+            tracing::warn!(error = %error, "cookie cache: could not read the new session; not cached");
+            reply
+        }
     }
 }
 
