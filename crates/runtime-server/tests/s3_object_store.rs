@@ -408,3 +408,37 @@ fn configuration_errors_are_clear_and_never_leak_secrets() {
     let debug = format!("{store:?}");
     assert!(!debug.contains(SECRET_KEY), "{debug}");
 }
+
+/// An `https://` endpoint goes through the rustls (ring) connector: a peer that is not a TLS
+/// server gives a typed storage error, not a panic or a hang.
+#[tokio::test]
+async fn https_endpoints_use_tls_and_fail_cleanly_on_a_non_tls_peer() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            use tokio::io::AsyncWriteExt;
+            let _ = socket.write_all(b"HTTP/1.1 400 Not TLS\r\n\r\n").await;
+        }
+    });
+    let store = S3ObjectStore::new(S3Config {
+        bucket: "bucket".into(),
+        region: "us-east-1".into(),
+        endpoint: Some(format!("https://{address}")),
+        force_path_style: true,
+        access_key_id: Some("key".into()),
+        secret_access_key: Some("secret".into()),
+        session_token: None,
+    })
+    .expect("store builds");
+    let err = tokio::time::timeout(std::time::Duration::from_secs(60), store.check())
+        .await
+        .expect("the TLS failure is reported in time")
+        .expect_err("not a TLS server");
+    assert!(matches!(err, StorageError::Backend { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains("TLS"),
+        "a TLS handshake was tried: {err}"
+    );
+    assert!(!err.to_string().contains("secret"), "{err}");
+}

@@ -20,6 +20,7 @@ use aws_sdk_s3::presigning::{PresignedRequest as SdkPresignedRequest, Presigning
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 use aws_sdk_s3::Client;
+use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use shared_server::storage::{
@@ -104,8 +105,12 @@ impl S3ObjectStore {
             .read_timeout(READ_TIMEOUT)
             .operation_timeout(OPERATION_TIMEOUT)
             .build();
+        let https = aws_smithy_http_client::Builder::new()
+            .tls_provider(Provider::Rustls(CryptoMode::Ring))
+            .build_https();
         let mut builder = aws_sdk_s3::Config::builder()
             .behavior_version(BehaviorVersion::latest())
+            .http_client(https)
             .region(Region::new(config.region.clone()))
             .credentials_provider(credentials)
             .force_path_style(config.force_path_style)
