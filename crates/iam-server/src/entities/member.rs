@@ -299,6 +299,9 @@ mod tests {
             Err(vec!["root".to_string()])
         );
         assert_eq!(MemberRoles::parse_list([" , "]), Err(vec![]));
-        assert_eq!("owner".parse::<MemberRoles>().ok(), Some(MemberRole::Owner.into()));
+        assert_eq!(
+            "owner".parse::<MemberRoles>().ok(),
+            Some(MemberRole::Owner.into())
+        );
     }
 }

@@ -17,16 +17,14 @@ use shared_server::db::{RepoError, SqlValue};
 pub use account::{
     Account, AccountFilter, AccountId, AccountPatch, NewAccount, CREDENTIAL_PROVIDER,
 };
-pub use member::{
-    Member, MemberFilter, MemberId, MemberPatch, MemberRole, MemberRoles, MemberStatus, NewMember,
-};
 pub use invitation::{
     Invitation, InvitationFilter, InvitationId, InvitationPatch, InvitationStatus, NewInvitation,
     PENDING_INVITATION_UQ,
 };
-pub use team_member::{
-    NewTeamMember, TeamMember, TeamMemberFilter, TeamMemberId, TeamMemberPatch,
+pub use member::{
+    Member, MemberFilter, MemberId, MemberPatch, MemberRole, MemberRoles, MemberStatus, NewMember,
 };
+pub use team_member::{NewTeamMember, TeamMember, TeamMemberFilter, TeamMemberId, TeamMemberPatch};
 pub use verification::{NewVerification, Verification, VerificationId, VerificationPatch};
 
 pub(crate) fn invalid(message: impl Into<String>) -> RepoError {

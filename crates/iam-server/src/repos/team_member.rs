@@ -166,8 +166,6 @@ impl TeamMemberRepo {
     ) -> Result<u64, RepoError> {
         let mut sql = Sql::new("DELETE FROM iam_team_member WHERE organization_id = ");
         sql.push_bind(org).push(" AND user_id = ").push_bind(user);
-        sql.execute(conn)
-            .await
-            .map_err(map_db_error::<TeamMember>)
+        sql.execute(conn).await.map_err(map_db_error::<TeamMember>)
     }
 }

@@ -42,7 +42,10 @@ pub fn role_allows(role: MemberRole, permissions: &Permissions) -> bool {
 
 /// Whether any of the member's roles grants every requested action.
 pub fn roles_allow(roles: &MemberRoles, permissions: &Permissions) -> bool {
-    roles.roles().iter().any(|role| role_allows(*role, permissions))
+    roles
+        .roles()
+        .iter()
+        .any(|role| role_allows(*role, permissions))
 }
 
 /// A one-resource request, e.g. `statement("member", &["update"])`.
@@ -74,15 +77,25 @@ mod tests {
         assert!(can(&roles("admin"), "organization", &["update"]));
         assert!(!can(&roles("admin"), "organization", &["delete"]));
         assert!(!can(&roles("member"), "organization", &["update"]));
-        assert!(can(&roles("admin"), "member", &["create", "update", "delete"]));
+        assert!(can(
+            &roles("admin"),
+            "member",
+            &["create", "update", "delete"]
+        ));
         assert!(!can(&roles("member"), "invitation", &["create"]));
         assert!(can(&roles("member"), "ac", &["read"]));
         assert!(!can(&roles("member"), "ac", &["read", "update"]));
-        assert!(!can(&roles("owner"), "billing", &["read"]), "unknown resource");
+        assert!(
+            !can(&roles("owner"), "billing", &["read"]),
+            "unknown resource"
+        );
         assert!(can(&roles("member,admin"), "team", &["delete"]), "any role");
         let mut two = statement("team", &["create"]);
         two.insert("organization".into(), vec!["delete".into()]);
-        assert!(!roles_allow(&roles("admin"), &two), "every resource must pass");
+        assert!(
+            !roles_allow(&roles("admin"), &two),
+            "every resource must pass"
+        );
         assert!(roles_allow(&roles("owner"), &two));
         assert!(!roles_allow(&roles("owner"), &Permissions::new()));
     }

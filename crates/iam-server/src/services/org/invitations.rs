@@ -97,7 +97,11 @@ impl OrganizationService {
 
     /// invite-member: a new pending invitation (or, with `resend`, the pending one with a new
     /// expiry), emailed to the invitee.
-    pub async fn invite(&self, caller: &Caller, input: InviteInput) -> Result<Invitation, IamError> {
+    pub async fn invite(
+        &self,
+        caller: &Caller,
+        input: InviteInput,
+    ) -> Result<Invitation, IamError> {
         let Some(org) = self.org_id_or_active(caller, input.org_id.as_deref()) else {
             return Err(bad(ErrorCode::OrganizationNotFound));
         };
@@ -122,7 +126,9 @@ impl OrganizationService {
         let roles = MemberRoles::parse_list(input.roles.iter().map(String::as_str))
             .map_err(|unknown| role_not_found(&unknown, unknown.is_empty()))?;
         if roles.contains(MemberRole::Owner) && !me.role.contains(MemberRole::Owner) {
-            return Err(forbidden(ErrorCode::YouAreNotAllowedToInviteUserWithThisRole));
+            return Err(forbidden(
+                ErrorCode::YouAreNotAllowedToInviteUserWithThisRole,
+            ));
         }
         if self
             .members
@@ -254,7 +260,12 @@ impl OrganizationService {
             .await?
             .ok_or_else(|| bad(ErrorCode::TeamNotFound))?;
         if let Some(limit) = self.settings().team_member_limit {
-            if self.team_members.count_by_team_in(conn, org, &team.id).await? >= u64::from(limit) {
+            if self
+                .team_members
+                .count_by_team_in(conn, org, &team.id)
+                .await?
+                >= u64::from(limit)
+            {
                 return Err(forbidden(ErrorCode::TeamMemberLimitReached));
             }
         }
@@ -358,7 +369,7 @@ impl OrganizationService {
                 caller,
                 id,
                 true,
-                || not_found_bang(),
+                not_found_bang,
                 ErrorCode::EmailVerificationRequiredForInvitation,
             )
             .await?;
@@ -403,7 +414,12 @@ impl OrganizationService {
         if members >= self.membership_limit_in(conn, &org).await? {
             return Err(forbidden(ErrorCode::OrganizationMembershipLimitReached));
         }
-        if self.members.find_in(conn, &org, &caller.user.id).await?.is_some() {
+        if self
+            .members
+            .find_in(conn, &org, &caller.user.id)
+            .await?
+            .is_some()
+        {
             return Err(bad(ErrorCode::UserIsAlreadyAMemberOfThisOrganization));
         }
         let accepted = self
@@ -431,7 +447,10 @@ impl OrganizationService {
                 .await?
                 .ok_or_else(|| bad(ErrorCode::TeamNotFound))?;
             if let Some(limit) = self.settings().team_member_limit {
-                if self.team_members.count_by_team_in(conn, &org, &found.id).await?
+                if self
+                    .team_members
+                    .count_by_team_in(conn, &org, &found.id)
+                    .await?
                     >= u64::from(limit)
                 {
                     return Err(forbidden(ErrorCode::TeamMemberLimitReached));
@@ -492,13 +511,17 @@ impl OrganizationService {
     }
 
     /// reject-invitation: the invitation, now rejected.
-    pub async fn reject_invitation(&self, caller: &Caller, id: &str) -> Result<Invitation, IamError> {
+    pub async fn reject_invitation(
+        &self,
+        caller: &Caller,
+        id: &str,
+    ) -> Result<Invitation, IamError> {
         let invitation = self
             .invitation_for_invitee(
                 caller,
                 id,
                 false,
-                || not_found_bang(),
+                not_found_bang,
                 ErrorCode::EmailVerificationRequiredBeforeAcceptingOrRejectingInvitation,
             )
             .await?;
@@ -515,9 +538,7 @@ impl OrganizationService {
             )
             .await
             .map_err(|e| match e {
-                RepoError::NotFound { .. } | RepoError::VersionConflict { .. } => {
-                    not_found_bang()
-                }
+                RepoError::NotFound { .. } | RepoError::VersionConflict { .. } => not_found_bang(),
                 other => other.into(),
             })?;
         tracing::info!(invitation.id = %rejected.id, "invitation rejected");
@@ -526,9 +547,12 @@ impl OrganizationService {
 
     /// cancel-invitation: the invitation, now cancelled (needs `invitation:cancel` in its
     /// organization).
-    pub async fn cancel_invitation(&self, caller: &Caller, id: &str) -> Result<Invitation, IamError> {
-        let id: InvitationId =
-            parse_id(id).ok_or_else(|| bad(ErrorCode::InvitationNotFound))?;
+    pub async fn cancel_invitation(
+        &self,
+        caller: &Caller,
+        id: &str,
+    ) -> Result<Invitation, IamError> {
+        let id: InvitationId = parse_id(id).ok_or_else(|| bad(ErrorCode::InvitationNotFound))?;
         let invitation = self
             .invitations
             .find_for_invitee(&id)

@@ -116,10 +116,7 @@ impl OrganizationService {
             return Ok(me.role);
         };
         let user: UserId = parse_id(user_id).ok_or_else(not_member)?;
-        let other = self
-            .membership(&org, &user)
-            .await?
-            .ok_or_else(not_member)?;
+        let other = self.membership(&org, &user).await?.ok_or_else(not_member)?;
         Ok(other.role)
     }
 
@@ -175,10 +172,8 @@ impl OrganizationService {
         if !caller_is_owner && !access::can(&me.role, "member", &["update"]) {
             return Err(not_allowed());
         }
-        let new_roles =
-            MemberRoles::parse_list(requested.iter().map(String::as_str)).map_err(|unknown| {
-                role_not_found(&unknown, true)
-            })?;
+        let new_roles = MemberRoles::parse_list(requested.iter().map(String::as_str))
+            .map_err(|unknown| role_not_found(&unknown, true))?;
         let updated = self
             .members
             .update_in(
@@ -270,15 +265,15 @@ impl OrganizationService {
 
     /// leave: the caller's removed membership (with the user). The last owner cannot leave.
     pub async fn leave(&self, caller: &Caller, org_id: &str) -> Result<MemberWithUser, IamError> {
-        let org: OrganizationId =
-            parse_id(org_id).ok_or_else(|| bad(ErrorCode::MemberNotFound))?;
+        let org: OrganizationId = parse_id(org_id).ok_or_else(|| bad(ErrorCode::MemberNotFound))?;
         let mut tx = self.db.begin().await?;
         let conn = &mut tx.conn();
         let me = self
             .membership_in(conn, &org, &caller.user.id)
             .await?
             .ok_or_else(|| bad(ErrorCode::MemberNotFound))?;
-        if me.role.contains(MemberRole::Owner) && self.members.count_owners_in(conn, &org).await? <= 1
+        if me.role.contains(MemberRole::Owner)
+            && self.members.count_owners_in(conn, &org).await? <= 1
         {
             return Err(bad(ErrorCode::YouCannotLeaveTheOrganizationAsTheOnlyOwner));
         }

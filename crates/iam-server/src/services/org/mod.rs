@@ -123,7 +123,8 @@ pub struct OrganizationService {
 
 impl std::fmt::Debug for OrganizationService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OrganizationService").finish_non_exhaustive()
+        f.debug_struct("OrganizationService")
+            .finish_non_exhaustive()
     }
 }
 
@@ -192,7 +193,11 @@ impl OrganizationService {
     }
 
     /// The organization named by an explicit id, else the session's active one.
-    fn org_id_or_active(&self, caller: &Caller, id: Option<&str>) -> Option<Option<OrganizationId>> {
+    fn org_id_or_active(
+        &self,
+        caller: &Caller,
+        id: Option<&str>,
+    ) -> Option<Option<OrganizationId>> {
         match id {
             Some(id) => Some(parse_id(id)),
             None => caller.session.active_organization_id.clone().map(Some),
@@ -256,7 +261,9 @@ impl OrganizationService {
     ) -> Result<CreatedOrganization, IamError> {
         let settings = self.settings();
         if !settings.allow_user_to_create_organization {
-            return Err(forbidden(ErrorCode::YouAreNotAllowedToCreateANewOrganization));
+            return Err(forbidden(
+                ErrorCode::YouAreNotAllowedToCreateANewOrganization,
+            ));
         }
         let created = self
             .orgs
@@ -287,7 +294,9 @@ impl OrganizationService {
         let conn = &mut tx.conn();
         let organization = match self.orgs.insert_in(conn, new, &actor).await {
             Ok(org) => org,
-            Err(RepoError::Conflict { .. }) => return Err(bad(ErrorCode::OrganizationAlreadyExists)),
+            Err(RepoError::Conflict { .. }) => {
+                return Err(bad(ErrorCode::OrganizationAlreadyExists))
+            }
             Err(other) => return Err(other.into()),
         };
         let owner = self
@@ -372,7 +381,9 @@ impl OrganizationService {
             return Err(bad(ErrorCode::UserIsNotAMemberOfTheOrganization));
         };
         if !access::can(&member.role, "organization", &["update"]) {
-            return Err(forbidden(ErrorCode::YouAreNotAllowedToUpdateThisOrganization));
+            return Err(forbidden(
+                ErrorCode::YouAreNotAllowedToUpdateThisOrganization,
+            ));
         }
         if let Some(slug) = &update.slug {
             if let Some(other) = self.orgs.find_by_slug(slug).await? {
@@ -430,7 +441,9 @@ impl OrganizationService {
             return Err(bad(ErrorCode::UserIsNotAMemberOfTheOrganization));
         };
         if !access::can(&member.role, "organization", &["delete"]) {
-            return Err(forbidden(ErrorCode::YouAreNotAllowedToDeleteThisOrganization));
+            return Err(forbidden(
+                ErrorCode::YouAreNotAllowedToDeleteThisOrganization,
+            ));
         }
         let organization = self
             .orgs
@@ -439,7 +452,9 @@ impl OrganizationService {
             .ok_or(IamError::Status(StatusCode::BAD_REQUEST))?;
         match self.orgs.hard_delete(&org).await {
             Ok(()) => {}
-            Err(RepoError::NotFound { .. }) => return Err(IamError::Status(StatusCode::BAD_REQUEST)),
+            Err(RepoError::NotFound { .. }) => {
+                return Err(IamError::Status(StatusCode::BAD_REQUEST))
+            }
             Err(other) => return Err(other.into()),
         }
         tracing::info!(org.id = %org, user.id = %caller.user.id, "organization deleted");

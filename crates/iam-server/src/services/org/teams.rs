@@ -7,7 +7,9 @@ use shared_server::db::Conn;
 use shared_server::entities::{NewTeam, OrganizationId, Team, TeamId, TeamPatch, UserId};
 use shared_server::RepoError;
 
-use super::{bad, forbidden, parse_id, Activated, Caller, OrganizationService, USER_CREATED_SOURCE};
+use super::{
+    bad, forbidden, parse_id, Activated, Caller, OrganizationService, USER_CREATED_SOURCE,
+};
 use crate::entities::{NewTeamMember, TeamMember};
 use crate::error::{ErrorCode, IamError};
 use crate::services::access;
@@ -30,7 +32,10 @@ impl OrganizationService {
         let teams = self.list_teams_in(conn, org).await?;
         let mut out = Vec::with_capacity(teams.len());
         for team in teams {
-            let member_count = self.team_members.count_by_team_in(conn, org, &team.id).await?;
+            let member_count = self
+                .team_members
+                .count_by_team_in(conn, org, &team.id)
+                .await?;
             out.push(TeamWithCount { team, member_count });
         }
         Ok(out)
@@ -41,9 +46,8 @@ impl OrganizationService {
         conn: &mut Conn<'_>,
         org: &OrganizationId,
     ) -> Result<Vec<Team>, IamError> {
-        let mut sql = shared_server::db::repo::Sql::new(
-            "SELECT * FROM shared_team WHERE organization_id = ",
-        );
+        let mut sql =
+            shared_server::db::repo::Sql::new("SELECT * FROM shared_team WHERE organization_id = ");
         sql.push_bind(org)
             .push(" AND deleted_at IS NULL ORDER BY created_at ASC, id ASC");
         Ok(sql
@@ -310,7 +314,10 @@ impl OrganizationService {
             .team_in(conn, &org, &team_id)
             .await?
             .ok_or_else(|| bad(ErrorCode::TeamNotFound))?;
-        let in_org = self.membership_in(conn, &org, &caller.user.id).await?.is_some();
+        let in_org = self
+            .membership_in(conn, &org, &caller.user.id)
+            .await?
+            .is_some();
         let in_team = self
             .team_members
             .find_in(conn, &org, &team.id, &caller.user.id)
@@ -391,7 +398,11 @@ impl OrganizationService {
             .team_in(conn, &org, &team_id)
             .await?
             .ok_or_else(|| bad(ErrorCode::TeamNotFound))?;
-        if self.membership_in(conn, &org, &caller.user.id).await?.is_none() {
+        if self
+            .membership_in(conn, &org, &caller.user.id)
+            .await?
+            .is_none()
+        {
             return Err(not_in_team());
         }
         if self
@@ -402,7 +413,10 @@ impl OrganizationService {
         {
             return Err(not_in_team());
         }
-        Ok(self.team_members.list_by_team_in(conn, &org, &team.id).await?)
+        Ok(self
+            .team_members
+            .list_by_team_in(conn, &org, &team.id)
+            .await?)
     }
 
     /// add-team-member (needs `member:update`): idempotent; the user must be an organization
@@ -438,11 +452,20 @@ impl OrganizationService {
             .team_in(conn, &org, team_id)
             .await?
             .ok_or_else(|| bad(ErrorCode::TeamNotFound))?;
-        if let Some(existing) = self.team_members.find_in(conn, &org, &team.id, &user).await? {
+        if let Some(existing) = self
+            .team_members
+            .find_in(conn, &org, &team.id, &user)
+            .await?
+        {
             return Ok(existing);
         }
         if let Some(limit) = self.settings().team_member_limit {
-            if self.team_members.count_by_team_in(conn, &org, &team.id).await? >= u64::from(limit) {
+            if self
+                .team_members
+                .count_by_team_in(conn, &org, &team.id)
+                .await?
+                >= u64::from(limit)
+            {
                 return Err(forbidden(ErrorCode::TeamMemberLimitReached));
             }
         }
@@ -496,7 +519,11 @@ impl OrganizationService {
             .await?
             .ok_or_else(|| bad(ErrorCode::TeamNotFound))?
             .id;
-        if !self.team_members.delete_in(conn, &org, &team, &user).await? {
+        if !self
+            .team_members
+            .delete_in(conn, &org, &team, &user)
+            .await?
+        {
             return Err(bad(ErrorCode::UserIsNotAMemberOfTheTeam));
         }
         tx.commit().await?;
