@@ -1457,6 +1457,25 @@ async fn teams_are_managed_by_admins_and_joined_by_members() {
         )
         .await;
         assert_eq!(r.json().as_array().map(Vec::len), Some(1));
+        // Without an organization: one's own teams in every organization.
+        create_org(&s, &bea, "Bea's Club", "beas-club").await;
+        let r = get(&s, &bea, "/organization/list-user-teams").await;
+        assert_eq!(r.json().as_array().map(Vec::len), Some(2), "{}", r.text);
+        let r = get(
+            &s,
+            &bea,
+            &format!("/organization/list-user-teams?organizationId={org_id}"),
+        )
+        .await;
+        assert_eq!(r.json().as_array().map(Vec::len), Some(1));
+        let r = post(
+            &s,
+            &bea,
+            "/organization/set-active",
+            json!({"organizationId": org_id}),
+        )
+        .await;
+        assert_eq!(r.status, 200);
         let r = post(
             &s,
             &bea,

@@ -313,4 +313,24 @@ mod tests {
             Some(Endpoint::GetSessionPost)
         );
     }
+
+    #[test]
+    fn organization_routes_match_exactly() {
+        assert_eq!(
+            route(&Method::POST, "/organization/create").map(|r| r.0),
+            Some(Endpoint::OrgCreate)
+        );
+        assert_eq!(route(&Method::GET, "/organization/create"), None);
+        assert_eq!(
+            route(&Method::GET, "/organization/get-full-organization").map(|r| r.0),
+            Some(Endpoint::OrgGetFull)
+        );
+        assert_eq!(route(&Method::POST, "/organization/list"), None);
+        assert_eq!(route(&Method::GET, "/organization/list/"), None);
+        assert_eq!(
+            route(&Method::POST, "/organization/create-role"),
+            None,
+            "dynamic roles are off"
+        );
+    }
 }

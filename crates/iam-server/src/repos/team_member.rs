@@ -83,6 +83,32 @@ impl TeamMemberRepo {
             .map_err(map_db_error::<TeamMember>)
     }
 
+    /// The user's own teams in every organization where they are an active member (oldest
+    /// first): scoped by the user, never by a tenant the user does not belong to.
+    #[tracing::instrument(skip_all, name = "TeamMemberRepo.list_teams_of_user_everywhere")]
+    pub async fn list_teams_of_user_everywhere_in(
+        &self,
+        conn: &mut Conn<'_>,
+        user: &UserId,
+    ) -> Result<Vec<Team>, RepoError> {
+        let mut sql = Sql::new(
+            "SELECT t.* FROM shared_team t \
+             JOIN iam_team_member tm ON tm.team_id = t.id AND tm.organization_id = t.organization_id \
+             JOIN iam_member m ON m.organization_id = t.organization_id AND m.user_id = tm.user_id \
+             WHERE tm.user_id = ",
+        );
+        sql.push_bind(user)
+            .push(" AND m.status = ")
+            .push_bind(crate::entities::MemberStatus::Active)
+            .push(
+                " AND t.deleted_at IS NULL AND tm.deleted_at IS NULL AND m.deleted_at IS NULL \
+                 ORDER BY t.created_at ASC, t.id ASC",
+            );
+        sql.fetch_all(conn)
+            .await
+            .map_err(map_db_error::<TeamMember>)
+    }
+
     /// The user's membership of the team, if any.
     #[tracing::instrument(skip_all, name = "TeamMemberRepo.find")]
     pub async fn find_in(

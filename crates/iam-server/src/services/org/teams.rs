@@ -336,14 +336,23 @@ impl OrganizationService {
         })
     }
 
-    /// list-user-teams: the teams of `user_id` (default the caller) in the organization (default
-    /// the active one). Looking at someone else needs `member:update`.
+    /// list-user-teams: the caller's own teams — in the named organization, else in every
+    /// organization they belong to — or, for another user (needs `member:update`), that user's
+    /// teams in the named (or active) organization.
     pub async fn list_user_teams(
         &self,
         caller: &Caller,
         org_id: Option<&str>,
         user_id: Option<&str>,
     ) -> Result<Vec<Team>, IamError> {
+        let is_self = user_id.is_none_or(|id| id == caller.user.id.as_str());
+        if is_self && org_id.is_none() {
+            let mut pooled = self.db.acquire().await?;
+            return Ok(self
+                .team_members
+                .list_teams_of_user_everywhere_in(&mut pooled.conn(), &caller.user.id)
+                .await?);
+        }
         let (org, me) = self
             .team_org(
                 caller,
@@ -352,9 +361,7 @@ impl OrganizationService {
             )
             .await?;
         let target: UserId = match user_id {
-            None => caller.user.id.clone(),
-            Some(id) if id == caller.user.id.as_str() => caller.user.id.clone(),
-            Some(id) => {
+            Some(id) if !is_self => {
                 if !access::can(&me.role, "member", &["update"]) {
                     return Err(forbidden(ErrorCode::YouAreNotAllowedToUpdateThisMember));
                 }
@@ -368,6 +375,7 @@ impl OrganizationService {
                     _ => return Err(bad(ErrorCode::UserIsNotAMemberOfTheOrganization)),
                 }
             }
+            _ => caller.user.id.clone(),
         };
         let mut pooled = self.db.acquire().await?;
         Ok(self
