@@ -174,8 +174,8 @@ pub(crate) async fn create(service: &AuthService, req: &AuthRequest) -> Result<R
     let slug = f.nonempty_string("slug");
     let logo = f.nullable_string("logo");
     let metadata = optional_object(&mut f, "metadata");
+    // `userId` is server-only in better-auth and ignored over HTTP.
     let keep = f.optional_bool("keepCurrentActiveOrganization");
-    let _ = f.raw("userId");
     check_name(&mut f, "name", &name);
     check_slug(&mut f, "slug", &slug);
     f.finish()?;
@@ -397,7 +397,9 @@ pub(crate) async fn has_permission(
     let mut f = Fields::body(&req.body);
     let org_id = f.optional_string("organizationId");
     let permissions = permissions_object(&mut f, "permissions");
-    let legacy = permissions_object(&mut f, "permission");
+    // The legacy `permission` key is validated but never evaluated (better-auth's quirk: it
+    // always answers `success: false`).
+    permissions_object(&mut f, "permission");
     match (
         f.raw("permissions").is_some(),
         f.raw("permission").is_some(),
@@ -412,7 +414,6 @@ pub(crate) async fn has_permission(
         ),
         _ => {}
     }
-    let _ = legacy;
     f.finish()?;
     let caller = caller(service, req).await?;
     let success = OrganizationService::new(service)
