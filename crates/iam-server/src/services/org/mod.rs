@@ -192,13 +192,14 @@ impl OrganizationService {
         self.membership_in(&mut pooled.conn(), org, user).await
     }
 
-    /// The organization named by an explicit id, else the session's active one.
+    /// The organization named by an explicit id, else the session's active one (an empty id
+    /// counts as none, as JavaScript's `||` does in better-auth).
     fn org_id_or_active(
         &self,
         caller: &Caller,
         id: Option<&str>,
     ) -> Option<Option<OrganizationId>> {
-        match id {
+        match id.filter(|id| !id.is_empty()) {
             Some(id) => Some(parse_id(id)),
             None => caller.session.active_organization_id.clone().map(Some),
         }
@@ -212,7 +213,7 @@ impl OrganizationService {
         caller: &Caller,
         org: &OrgRef,
     ) -> Result<Option<Option<OrganizationId>>, IamError> {
-        if let Some(slug) = &org.slug {
+        if let Some(slug) = org.slug.as_deref().filter(|s| !s.is_empty()) {
             return match self.orgs.find_by_slug(slug).await? {
                 Some(found) => Ok(Some(Some(found.id))),
                 None => Err(bad(ErrorCode::OrganizationNotFound)),
@@ -538,7 +539,7 @@ impl OrganizationService {
         caller: &Caller,
         org: &OrgRef,
     ) -> Result<Option<Organization>, IamError> {
-        let id = match &org.slug {
+        let id = match org.slug.as_deref().filter(|s| !s.is_empty()) {
             Some(slug) => match self.orgs.find_by_slug(slug).await? {
                 Some(found) => found.id,
                 None => return Err(bad(ErrorCode::OrganizationNotFound)),
