@@ -1934,3 +1934,49 @@ async fn the_role_list_constraint_holds_in_the_database() {
         s.close().await;
     }
 }
+
+#[tokio::test]
+async fn concurrent_demotions_never_leave_an_organization_without_an_owner() {
+    for s in servers().await {
+        let ada = verified(&s, "ada@example.com", "Ada").await;
+        let bea = verified(&s, "bea@example.com", "Bea").await;
+        let org = create_org(&s, &ada, "Acme", "acme").await;
+        let org_id = org["id"].as_str().expect("id").to_string();
+        let ada_mid = org["members"][0]["id"].as_str().expect("id").to_string();
+        let bea_mid = join(&s, &ada, &bea, &org_id, "owner").await["id"]
+            .as_str()
+            .expect("id")
+            .to_string();
+        // Both owners step down at the same moment: one may, the other must not.
+        let (a, b) = tokio::join!(
+            post(
+                &s,
+                &ada,
+                "/organization/update-member-role",
+                json!({"memberId": ada_mid, "role": "admin"}),
+            ),
+            post(
+                &s,
+                &bea,
+                "/organization/update-member-role",
+                json!({"memberId": bea_mid, "role": "admin"}),
+            ),
+        );
+        let ok = [&a, &b].iter().filter(|r| r.status == 200).count();
+        assert_eq!(ok, 1, "exactly one demotion: {} / {}", a.text, b.text);
+        let refused = if a.status == 200 { &b } else { &a };
+        assert_eq!(
+            code(refused),
+            err(400, "YOU_CANNOT_LEAVE_THE_ORGANIZATION_WITHOUT_AN_OWNER")
+        );
+        let members = get(&s, &ada, "/organization/list-members").await.json();
+        let owners = members["members"]
+            .as_array()
+            .expect("members")
+            .iter()
+            .filter(|m| m["role"] == "owner")
+            .count();
+        assert_eq!(owners, 1);
+        s.close().await;
+    }
+}

@@ -114,6 +114,7 @@ impl OrganizationService {
         };
         let mut tx = self.db.begin().await?;
         let conn = &mut tx.conn();
+        self.lock_organization_in(conn, &org).await?;
         let me = self
             .membership_in(conn, &org, &caller.user.id)
             .await?
@@ -410,6 +411,7 @@ impl OrganizationService {
         let now = self.now();
         let mut tx = self.db.begin().await?;
         let conn = &mut tx.conn();
+        self.lock_organization_in(conn, &org).await?;
         let members = self.members.count_active_in(conn, &org).await?;
         if members >= self.membership_limit_in(conn, &org).await? {
             return Err(forbidden(ErrorCode::OrganizationMembershipLimitReached));

@@ -145,6 +145,7 @@ impl OrganizationService {
         };
         let mut tx = self.db.begin().await?;
         let conn = &mut tx.conn();
+        self.lock_organization_in(conn, &org).await?;
         let me = self
             .membership_in(conn, &org, &caller.user.id)
             .await?
@@ -217,6 +218,7 @@ impl OrganizationService {
         };
         let mut tx = self.db.begin().await?;
         let conn = &mut tx.conn();
+        self.lock_organization_in(conn, &org).await?;
         let me = self
             .membership_in(conn, &org, &caller.user.id)
             .await?
@@ -268,6 +270,7 @@ impl OrganizationService {
         let org: OrganizationId = parse_id(org_id).ok_or_else(|| bad(ErrorCode::MemberNotFound))?;
         let mut tx = self.db.begin().await?;
         let conn = &mut tx.conn();
+        self.lock_organization_in(conn, &org).await?;
         let me = self
             .membership_in(conn, &org, &caller.user.id)
             .await?

@@ -16,7 +16,8 @@ use std::sync::Arc;
 
 use axum::http::StatusCode;
 use serde_json::{Map, Value};
-use shared_server::db::Conn;
+use shared_server::db::repo::Sql;
+use shared_server::db::{Backend, Conn};
 use shared_server::entities::{
     NewOrganization, NewTeam, Organization, OrganizationFilter, OrganizationId, OrganizationPatch,
     OrganizationType, Session, TeamId, User,
@@ -220,6 +221,27 @@ impl OrganizationService {
             };
         }
         Ok(self.org_id_or_active(caller, org.id.as_deref()))
+    }
+
+    /// Serializes the transaction's organization-wide checks (last owner, membership,
+    /// invitation and team limits) against concurrent writers of the same organization: a row
+    /// lock on the organization (PostgreSQL), or the database write lock taken up front
+    /// (SQLite, so no reader has to upgrade later). Call first in the transaction.
+    async fn lock_organization_in(
+        &self,
+        conn: &mut Conn<'_>,
+        org: &OrganizationId,
+    ) -> Result<(), IamError> {
+        let mut sql = match conn.backend() {
+            Backend::Postgres => Sql::new("SELECT id FROM shared_organization WHERE id = "),
+            Backend::Sqlite => Sql::new("UPDATE shared_organization SET id = id WHERE id = "),
+        };
+        sql.push_bind(org);
+        if conn.backend() == Backend::Postgres {
+            sql.push(" FOR UPDATE");
+        }
+        sql.execute(conn).await?;
+        Ok(())
     }
 
     /// Clears the caller's active organization and team (better-auth does this when a caller

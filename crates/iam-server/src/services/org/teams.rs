@@ -122,6 +122,7 @@ impl OrganizationService {
         }
         let mut tx = self.db.begin().await?;
         let conn = &mut tx.conn();
+        self.lock_organization_in(conn, &org).await?;
         let teams = self.list_teams_in(conn, &org).await?;
         if teams.len() as u64 >= u64::from(self.settings().team_limit) {
             return Err(bad(ErrorCode::YouHaveReachedTheMaximumNumberOfTeams));
@@ -183,6 +184,7 @@ impl OrganizationService {
         }
         let mut tx = self.db.begin().await?;
         let conn = &mut tx.conn();
+        self.lock_organization_in(conn, &org).await?;
         let team = self
             .team_in(conn, &org, team_id)
             .await?
@@ -249,6 +251,7 @@ impl OrganizationService {
         }
         let mut tx = self.db.begin().await?;
         let conn = &mut tx.conn();
+        self.lock_organization_in(conn, &org).await?;
         let team = self
             .team_in(conn, &org, team_id)
             .await?
@@ -448,6 +451,7 @@ impl OrganizationService {
         }
         let mut tx = self.db.begin().await?;
         let conn = &mut tx.conn();
+        self.lock_organization_in(conn, &org).await?;
         let user: Option<UserId> = parse_id(user_id);
         let target = match &user {
             Some(user) => self.membership_in(conn, &org, user).await?,
@@ -514,6 +518,7 @@ impl OrganizationService {
         }
         let mut tx = self.db.begin().await?;
         let conn = &mut tx.conn();
+        self.lock_organization_in(conn, &org).await?;
         let user: Option<UserId> = parse_id(user_id);
         let target = match &user {
             Some(user) => self.membership_in(conn, &org, user).await?,
