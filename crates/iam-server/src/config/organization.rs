@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use super::IamConfigError;
 
-/// The organization plugin's variables `(name, default, meaning)` (appended to
-/// [`super::VARIABLES`]'s documentation in the README).
+/// The organization plugin's variables `(name, default, meaning)`, listed like
+/// [`super::VARIABLES`] lists the others (both are in the README's configuration table).
 pub const ORGANIZATION_VARIABLES: &[(&str, &str, &str)] = &[
     ("IAM_ALLOW_USER_TO_CREATE_ORGANIZATION", "true", "users may create organizations through the auth API"),
     ("IAM_ORGANIZATION_LIMIT", "10", "organizations one user may create (personal organization not counted)"),
