@@ -10,6 +10,10 @@ use std::time::Duration;
 
 use crate::services::tokens::Secret;
 
+mod organization;
+
+pub use organization::{OrganizationConfig, ORGANIZATION_VARIABLES};
+
 /// Why the IAM configuration was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IamConfigError {
@@ -95,6 +99,8 @@ pub struct IamConfig {
     pub delete_user_enabled: bool,
     pub delete_token_expires_in: Duration,
     pub identifier_storage: IdentifierStorage,
+    /// The organization plugin's limits and rules (`IAM_*`, see [`ORGANIZATION_VARIABLES`]).
+    pub organization: OrganizationConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -134,6 +140,7 @@ impl IamConfig {
             delete_user_enabled: true,
             delete_token_expires_in: Duration::from_secs(86_400),
             identifier_storage: IdentifierStorage::Hashed,
+            organization: OrganizationConfig::default(),
         }
     }
 
@@ -313,6 +320,7 @@ impl IamConfig {
             delete_user_enabled: flag("IAM_DELETE_USER_ENABLED", true)?,
             delete_token_expires_in: Duration::from_secs(86_400),
             identifier_storage,
+            organization: OrganizationConfig::from_vars(&var)?,
         })
     }
 

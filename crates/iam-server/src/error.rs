@@ -12,7 +12,8 @@ use axum::response::{IntoResponse, Response};
 use shared_server::mail::MailError;
 use shared_server::RepoError;
 
-/// The machine codes of better-auth's core error table (§1.5), with their default messages.
+/// The machine codes of better-auth's core error table (§1.5) and of the organization plugin
+/// (§7.9), with their default messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
     UserNotFound,
@@ -57,6 +58,54 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     BadRequest,
     FailedToGetUserInfo,
+    // organization plugin (better-auth-api.md §7.9)
+    YouAreNotAllowedToCreateANewOrganization,
+    YouHaveReachedTheMaximumNumberOfOrganizations,
+    OrganizationAlreadyExists,
+    OrganizationSlugAlreadyTaken,
+    OrganizationNotFound,
+    UserIsNotAMemberOfTheOrganization,
+    YouAreNotAllowedToUpdateThisOrganization,
+    YouAreNotAllowedToDeleteThisOrganization,
+    NoActiveOrganization,
+    UserIsAlreadyAMemberOfThisOrganization,
+    MemberNotFound,
+    RoleNotFound,
+    YouAreNotAllowedToCreateANewTeam,
+    TeamAlreadyExists,
+    TeamNotFound,
+    YouCannotLeaveTheOrganizationAsTheOnlyOwner,
+    YouCannotLeaveTheOrganizationWithoutAnOwner,
+    YouAreNotAllowedToDeleteThisMember,
+    YouAreNotAllowedToInviteUsersToThisOrganization,
+    UserIsAlreadyInvitedToThisOrganization,
+    InvitationNotFound,
+    YouAreNotTheRecipientOfTheInvitation,
+    EmailVerificationRequiredBeforeAcceptingOrRejectingInvitation,
+    EmailVerificationRequiredForInvitation,
+    YouAreNotAllowedToCancelThisInvitation,
+    InviterIsNoLongerAMemberOfTheOrganization,
+    YouAreNotAllowedToInviteUserWithThisRole,
+    FailedToRetrieveInvitation,
+    YouHaveReachedTheMaximumNumberOfTeams,
+    UnableToRemoveLastTeam,
+    YouAreNotAllowedToUpdateThisMember,
+    OrganizationMembershipLimitReached,
+    YouAreNotAllowedToCreateTeamsInThisOrganization,
+    YouAreNotAllowedToDeleteTeamsInThisOrganization,
+    YouAreNotAllowedToUpdateThisTeam,
+    YouAreNotAllowedToDeleteThisTeam,
+    InvitationLimitReached,
+    TeamMemberLimitReached,
+    UserIsNotAMemberOfTheTeam,
+    YouCanNotAccessTheMembersOfThisTeam,
+    YouDoNotHaveAnActiveTeam,
+    YouAreNotAllowedToCreateANewTeamMember,
+    YouAreNotAllowedToRemoveATeamMember,
+    YouAreNotAllowedToAccessThisOrganization,
+    YouAreNotAMemberOfThisOrganization,
+    InvalidTeamId,
+    YouAreNotAllowedToListInvitations,
 }
 
 impl ErrorCode {
@@ -105,6 +154,88 @@ impl ErrorCode {
             UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             BadRequest => "BAD_REQUEST",
             FailedToGetUserInfo => "FAILED_TO_GET_USER_INFO",
+            // organization plugin (better-auth-api.md §7.9)
+            YouAreNotAllowedToCreateANewOrganization => {
+                "YOU_ARE_NOT_ALLOWED_TO_CREATE_A_NEW_ORGANIZATION"
+            }
+            YouHaveReachedTheMaximumNumberOfOrganizations => {
+                "YOU_HAVE_REACHED_THE_MAXIMUM_NUMBER_OF_ORGANIZATIONS"
+            }
+            OrganizationAlreadyExists => "ORGANIZATION_ALREADY_EXISTS",
+            OrganizationSlugAlreadyTaken => "ORGANIZATION_SLUG_ALREADY_TAKEN",
+            OrganizationNotFound => "ORGANIZATION_NOT_FOUND",
+            UserIsNotAMemberOfTheOrganization => "USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION",
+            YouAreNotAllowedToUpdateThisOrganization => {
+                "YOU_ARE_NOT_ALLOWED_TO_UPDATE_THIS_ORGANIZATION"
+            }
+            YouAreNotAllowedToDeleteThisOrganization => {
+                "YOU_ARE_NOT_ALLOWED_TO_DELETE_THIS_ORGANIZATION"
+            }
+            NoActiveOrganization => "NO_ACTIVE_ORGANIZATION",
+            UserIsAlreadyAMemberOfThisOrganization => {
+                "USER_IS_ALREADY_A_MEMBER_OF_THIS_ORGANIZATION"
+            }
+            MemberNotFound => "MEMBER_NOT_FOUND",
+            RoleNotFound => "ROLE_NOT_FOUND",
+            YouAreNotAllowedToCreateANewTeam => "YOU_ARE_NOT_ALLOWED_TO_CREATE_A_NEW_TEAM",
+            TeamAlreadyExists => "TEAM_ALREADY_EXISTS",
+            TeamNotFound => "TEAM_NOT_FOUND",
+            YouCannotLeaveTheOrganizationAsTheOnlyOwner => {
+                "YOU_CANNOT_LEAVE_THE_ORGANIZATION_AS_THE_ONLY_OWNER"
+            }
+            YouCannotLeaveTheOrganizationWithoutAnOwner => {
+                "YOU_CANNOT_LEAVE_THE_ORGANIZATION_WITHOUT_AN_OWNER"
+            }
+            YouAreNotAllowedToDeleteThisMember => "YOU_ARE_NOT_ALLOWED_TO_DELETE_THIS_MEMBER",
+            YouAreNotAllowedToInviteUsersToThisOrganization => {
+                "YOU_ARE_NOT_ALLOWED_TO_INVITE_USERS_TO_THIS_ORGANIZATION"
+            }
+            UserIsAlreadyInvitedToThisOrganization => {
+                "USER_IS_ALREADY_INVITED_TO_THIS_ORGANIZATION"
+            }
+            InvitationNotFound => "INVITATION_NOT_FOUND",
+            YouAreNotTheRecipientOfTheInvitation => "YOU_ARE_NOT_THE_RECIPIENT_OF_THE_INVITATION",
+            EmailVerificationRequiredBeforeAcceptingOrRejectingInvitation => {
+                "EMAIL_VERIFICATION_REQUIRED_BEFORE_ACCEPTING_OR_REJECTING_INVITATION"
+            }
+            EmailVerificationRequiredForInvitation => "EMAIL_VERIFICATION_REQUIRED_FOR_INVITATION",
+            YouAreNotAllowedToCancelThisInvitation => {
+                "YOU_ARE_NOT_ALLOWED_TO_CANCEL_THIS_INVITATION"
+            }
+            InviterIsNoLongerAMemberOfTheOrganization => {
+                "INVITER_IS_NO_LONGER_A_MEMBER_OF_THE_ORGANIZATION"
+            }
+            YouAreNotAllowedToInviteUserWithThisRole => {
+                "YOU_ARE_NOT_ALLOWED_TO_INVITE_USER_WITH_THIS_ROLE"
+            }
+            FailedToRetrieveInvitation => "FAILED_TO_RETRIEVE_INVITATION",
+            YouHaveReachedTheMaximumNumberOfTeams => "YOU_HAVE_REACHED_THE_MAXIMUM_NUMBER_OF_TEAMS",
+            UnableToRemoveLastTeam => "UNABLE_TO_REMOVE_LAST_TEAM",
+            YouAreNotAllowedToUpdateThisMember => "YOU_ARE_NOT_ALLOWED_TO_UPDATE_THIS_MEMBER",
+            OrganizationMembershipLimitReached => "ORGANIZATION_MEMBERSHIP_LIMIT_REACHED",
+            YouAreNotAllowedToCreateTeamsInThisOrganization => {
+                "YOU_ARE_NOT_ALLOWED_TO_CREATE_TEAMS_IN_THIS_ORGANIZATION"
+            }
+            YouAreNotAllowedToDeleteTeamsInThisOrganization => {
+                "YOU_ARE_NOT_ALLOWED_TO_DELETE_TEAMS_IN_THIS_ORGANIZATION"
+            }
+            YouAreNotAllowedToUpdateThisTeam => "YOU_ARE_NOT_ALLOWED_TO_UPDATE_THIS_TEAM",
+            YouAreNotAllowedToDeleteThisTeam => "YOU_ARE_NOT_ALLOWED_TO_DELETE_THIS_TEAM",
+            InvitationLimitReached => "INVITATION_LIMIT_REACHED",
+            TeamMemberLimitReached => "TEAM_MEMBER_LIMIT_REACHED",
+            UserIsNotAMemberOfTheTeam => "USER_IS_NOT_A_MEMBER_OF_THE_TEAM",
+            YouCanNotAccessTheMembersOfThisTeam => "YOU_CAN_NOT_ACCESS_THE_MEMBERS_OF_THIS_TEAM",
+            YouDoNotHaveAnActiveTeam => "YOU_DO_NOT_HAVE_AN_ACTIVE_TEAM",
+            YouAreNotAllowedToCreateANewTeamMember => {
+                "YOU_ARE_NOT_ALLOWED_TO_CREATE_A_NEW_TEAM_MEMBER"
+            }
+            YouAreNotAllowedToRemoveATeamMember => "YOU_ARE_NOT_ALLOWED_TO_REMOVE_A_TEAM_MEMBER",
+            YouAreNotAllowedToAccessThisOrganization => {
+                "YOU_ARE_NOT_ALLOWED_TO_ACCESS_THIS_ORGANIZATION"
+            }
+            YouAreNotAMemberOfThisOrganization => "YOU_ARE_NOT_A_MEMBER_OF_THIS_ORGANIZATION",
+            InvalidTeamId => "INVALID_TEAM_ID",
+            YouAreNotAllowedToListInvitations => "YOU_ARE_NOT_ALLOWED_TO_LIST_INVITATIONS",
         }
     }
 
@@ -158,6 +289,90 @@ impl ErrorCode {
             UnsupportedMediaType => "Unsupported media type",
             BadRequest => "Bad request",
             FailedToGetUserInfo => "Failed to get user info",
+            // organization plugin (better-auth-api.md §7.9)
+            YouAreNotAllowedToCreateANewOrganization => {
+                "You are not allowed to create a new organization"
+            }
+            YouHaveReachedTheMaximumNumberOfOrganizations => {
+                "You have reached the maximum number of organizations"
+            }
+            OrganizationAlreadyExists => "Organization already exists",
+            OrganizationSlugAlreadyTaken => "Organization slug already taken",
+            OrganizationNotFound => "Organization not found",
+            UserIsNotAMemberOfTheOrganization => "User is not a member of the organization",
+            YouAreNotAllowedToUpdateThisOrganization => {
+                "You are not allowed to update this organization"
+            }
+            YouAreNotAllowedToDeleteThisOrganization => {
+                "You are not allowed to delete this organization"
+            }
+            NoActiveOrganization => "No active organization",
+            UserIsAlreadyAMemberOfThisOrganization => {
+                "User is already a member of this organization"
+            }
+            MemberNotFound => "Member not found",
+            RoleNotFound => "Role not found",
+            YouAreNotAllowedToCreateANewTeam => "You are not allowed to create a new team",
+            TeamAlreadyExists => "Team already exists",
+            TeamNotFound => "Team not found",
+            YouCannotLeaveTheOrganizationAsTheOnlyOwner => {
+                "You cannot leave the organization as the only owner"
+            }
+            YouCannotLeaveTheOrganizationWithoutAnOwner => {
+                "You cannot leave the organization without an owner"
+            }
+            YouAreNotAllowedToDeleteThisMember => "You are not allowed to delete this member",
+            YouAreNotAllowedToInviteUsersToThisOrganization => {
+                "You are not allowed to invite users to this organization"
+            }
+            UserIsAlreadyInvitedToThisOrganization => {
+                "User is already invited to this organization"
+            }
+            InvitationNotFound => "Invitation not found",
+            YouAreNotTheRecipientOfTheInvitation => "You are not the recipient of the invitation",
+            EmailVerificationRequiredBeforeAcceptingOrRejectingInvitation => {
+                "Email verification required before accepting or rejecting invitation"
+            }
+            EmailVerificationRequiredForInvitation => {
+                "Email verification required to view or list invitations for the session email"
+            }
+            YouAreNotAllowedToCancelThisInvitation => {
+                "You are not allowed to cancel this invitation"
+            }
+            InviterIsNoLongerAMemberOfTheOrganization => {
+                "Inviter is no longer a member of the organization"
+            }
+            YouAreNotAllowedToInviteUserWithThisRole => {
+                "You are not allowed to invite a user with this role"
+            }
+            FailedToRetrieveInvitation => "Failed to retrieve invitation",
+            YouHaveReachedTheMaximumNumberOfTeams => "You have reached the maximum number of teams",
+            UnableToRemoveLastTeam => "Unable to remove last team",
+            YouAreNotAllowedToUpdateThisMember => "You are not allowed to update this member",
+            OrganizationMembershipLimitReached => "Organization membership limit reached",
+            YouAreNotAllowedToCreateTeamsInThisOrganization => {
+                "You are not allowed to create teams in this organization"
+            }
+            YouAreNotAllowedToDeleteTeamsInThisOrganization => {
+                "You are not allowed to delete teams in this organization"
+            }
+            YouAreNotAllowedToUpdateThisTeam => "You are not allowed to update this team",
+            YouAreNotAllowedToDeleteThisTeam => "You are not allowed to delete this team",
+            InvitationLimitReached => "Invitation limit reached",
+            TeamMemberLimitReached => "Team member limit reached",
+            UserIsNotAMemberOfTheTeam => "User is not a member of the team",
+            YouCanNotAccessTheMembersOfThisTeam => {
+                "You are not allowed to list the members of this team"
+            }
+            YouDoNotHaveAnActiveTeam => "You do not have an active team",
+            YouAreNotAllowedToCreateANewTeamMember => "You are not allowed to create a new member",
+            YouAreNotAllowedToRemoveATeamMember => "You are not allowed to remove a team member",
+            YouAreNotAllowedToAccessThisOrganization => {
+                "You are not allowed to access this organization as an owner"
+            }
+            YouAreNotAMemberOfThisOrganization => "You are not a member of this organization",
+            InvalidTeamId => "Team id contains a reserved character",
+            YouAreNotAllowedToListInvitations => "You are not allowed to list invitations",
         }
     }
 }

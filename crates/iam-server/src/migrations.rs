@@ -8,16 +8,25 @@ use shared_server::db::migrate::{Migration, SliceMigrations};
 pub const IAM_MIGRATIONS: SliceMigrations = SliceMigrations {
     slice: "iam",
     depends_on: &["shared"],
-    migrations: &[Migration {
-        version: 1,
-        name: "iam_tables",
-        sqlite: concat!(
-            include_str!("../migrations/sqlite/0001_iam_tables.sql"),
-            include_str!("../migrations/common/0001_iam_indexes.sql"),
-        ),
-        postgres: concat!(
-            include_str!("../migrations/postgres/0001_iam_tables.sql"),
-            include_str!("../migrations/common/0001_iam_indexes.sql"),
-        ),
-    }],
+    migrations: &[
+        Migration {
+            version: 1,
+            name: "iam_tables",
+            sqlite: concat!(
+                include_str!("../migrations/sqlite/0001_iam_tables.sql"),
+                include_str!("../migrations/common/0001_iam_indexes.sql"),
+            ),
+            postgres: concat!(
+                include_str!("../migrations/postgres/0001_iam_tables.sql"),
+                include_str!("../migrations/common/0001_iam_indexes.sql"),
+            ),
+        },
+        // Multi-role memberships (`admin,member`), better-auth-api.md §7.1.
+        Migration {
+            version: 2,
+            name: "iam_member_role_list",
+            sqlite: include_str!("../migrations/sqlite/0002_iam_member_role_list.sql"),
+            postgres: include_str!("../migrations/postgres/0002_iam_member_role_list.sql"),
+        },
+    ],
 };

@@ -3,15 +3,62 @@
 //! `client-test.mjs` drives this crate's auth API, served on 127.0.0.1:0, through
 //! `createAuthClient` — sign-up, get-session (bearer and cookie), update-user, sign-out, CSRF,
 //! a wrong then a right password, duplicate sign-up, sessions listed and revoked, a password
-//! change. This test runs it once per database backend and asserts its report.
+//! change; then the organization plugin through `organizationClient()` (create, set-active,
+//! invite a second user who verifies their email and accepts, change their role, list members,
+//! create a team and add the member). The emails the server sends are readable by the script
+//! through a small mailbox endpoint this test serves (`MAILBOX_URL`). This test runs it once per
+//! database backend and asserts its report.
 
 mod common;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::Value;
+use axum::extract::{Query, State};
+use axum::Json;
+use serde_json::{json, Value};
+use shared_server::mail::RecordingMailer;
+
+/// `GET /mailbox?to=<address>`: the messages sent to the address, oldest first, as
+/// `{template, url, links}` — the dev mailbox the script reads its verification and invitation
+/// links from.
+async fn mailbox(
+    State(mailer): State<Arc<RecordingMailer>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Json<Value> {
+    let to = query.get("to").cloned().unwrap_or_default();
+    Json(Value::Array(
+        mailer
+            .sent_to(&to)
+            .iter()
+            .map(|m| {
+                json!({
+                    "template": m.email.template_name(),
+                    "url": m.variable("url"),
+                    "links": m.links(),
+                })
+            })
+            .collect(),
+    ))
+}
+
+/// Serves [`mailbox`] on 127.0.0.1:0; returns its base URL and the serving task.
+async fn serve_mailbox(mailer: Arc<RecordingMailer>) -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind the mailbox");
+    let url = format!("http://{}/mailbox", listener.local_addr().expect("addr"));
+    let app = axum::Router::new()
+        .route("/mailbox", axum::routing::get(mailbox))
+        .with_state(mailer);
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (url, task)
+}
 
 fn client_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/js/better-auth")
@@ -27,11 +74,13 @@ async fn the_better_auth_client_works_against_the_rust_server() {
     );
     for server in common::servers().await {
         let backend = server.backend();
+        let (mailbox_url, mailbox_task) = serve_mailbox(server.mailer.clone()).await;
         let mut command = std::process::Command::new("node");
         command
             .arg("client-test.mjs")
             .current_dir(&dir)
             .env("AUTH_ORIGIN", &server.origin)
+            .env("MAILBOX_URL", &mailbox_url)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -42,6 +91,7 @@ async fn the_better_auth_client_works_against_the_rust_server() {
             .expect("the client test finished within 2 minutes")
             .expect("the node task ran")
             .unwrap_or_else(|e| panic!("cannot run `node` ({e}): install Node.js 18 or newer"));
+        mailbox_task.abort();
         let stdout = String::from_utf8_lossy(&output.stdout);
         let stderr = String::from_utf8_lossy(&output.stderr);
         let report: Value = stdout
@@ -69,6 +119,13 @@ async fn the_better_auth_client_works_against_the_rust_server() {
             "revoke-other-sessions",
             "revoke-sessions",
             "new password works",
+            // organization plugin
+            "organization create",
+            "organization set-active",
+            "invitation accepted",
+            "member role updated",
+            "list-members shows both",
+            "team member added",
         ] {
             assert!(
                 checks.iter().any(|c| c["name"] == name && c["ok"] == true),

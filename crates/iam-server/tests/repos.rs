@@ -382,3 +382,88 @@ async fn memberships_order_personal_first_then_by_join_time() {
         assert_eq!(orgs.len(), 2);
     }
 }
+
+/// Migration 0002 (multi-role members) on a database that already has memberships from 0001:
+/// rows, ids, indexes and constraint names survive (SQLite rebuilds the table), and role lists
+/// become storable while unknown roles stay refused.
+#[tokio::test]
+async fn member_role_list_migration_keeps_existing_rows() {
+    use shared_server::db::migrate::SliceMigrations;
+    const FIRST_ONLY: SliceMigrations = SliceMigrations {
+        slice: IAM_MIGRATIONS.slice,
+        depends_on: IAM_MIGRATIONS.depends_on,
+        migrations: IAM_MIGRATIONS.migrations.split_at(1).0,
+    };
+    for test in all_backends().await {
+        migrate::run(&test.db, &[&SHARED_MIGRATIONS, &FIRST_ONLY])
+            .await
+            .expect("migrate to 0001");
+        let clock: Arc<dyn Clock> = Arc::new(FixedClock::new(T0.parse().expect("timestamp")));
+        let users = UserRepo::new(test.db.clone(), clock.clone());
+        let orgs = OrganizationRepo::new(test.db.clone(), clock.clone());
+        let members = MemberRepo::new(test.db.clone(), clock.clone());
+        let owner = users
+            .insert(NewUser::new("Owner", "owner@example.com"), "system")
+            .await
+            .expect("user");
+        let org = orgs
+            .insert(
+                NewOrganization::new("Acme", "acme", owner.id.clone()),
+                "system",
+            )
+            .await
+            .expect("org");
+        let before = members
+            .insert(
+                &org.id,
+                NewMember::active(owner.id.clone(), MemberRole::Owner, clock.now()),
+                "system",
+            )
+            .await
+            .expect("member");
+
+        migrate::run(&test.db, &[&SHARED_MIGRATIONS, &IAM_MIGRATIONS])
+            .await
+            .expect("migrate to 0002");
+        let after = members
+            .find(&org.id, &owner.id)
+            .await
+            .expect("find")
+            .expect("the row survived");
+        assert_eq!(after, before);
+        let duplicate = members
+            .insert(
+                &org.id,
+                NewMember::active(owner.id.clone(), MemberRole::Member, clock.now()),
+                "system",
+            )
+            .await;
+        assert!(
+            matches!(&duplicate, Err(RepoError::Conflict { constraint }) if constraint == "iam_member_organization_id_user_id_uq"),
+            "{duplicate:?}"
+        );
+        let roles: MemberRoles = "admin,member".parse().expect("roles");
+        let updated = members
+            .update(
+                &org.id,
+                &after.id,
+                after.audit.version,
+                MemberPatch {
+                    role: Some(roles.clone()),
+                    ..MemberPatch::default()
+                },
+                "system",
+            )
+            .await
+            .expect("a role list is storable");
+        assert_eq!(updated.role, roles);
+        let mut sql =
+            shared_server::db::repo::Sql::new("UPDATE iam_member SET role = 'boss' WHERE id = ");
+        sql.push_bind(after.id.as_str());
+        let mut pooled = test.db.acquire().await.expect("conn");
+        assert!(
+            sql.execute(&mut pooled.conn()).await.is_err(),
+            "unknown roles stay refused"
+        );
+    }
+}

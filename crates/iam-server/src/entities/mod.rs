@@ -3,11 +3,13 @@
 //! takes and its list filter. Values are checked when they become columns, so half-valid rows
 //! never reach the database.
 //!
-//! The tables without a feature yet (invitations, team members, roles, API keys, the database
-//! rate limiter) exist in the migration; their row types arrive with their features.
+//! The tables without a feature yet (roles, API keys, the database rate limiter) exist in the
+//! migration; their row types arrive with their features.
 
 mod account;
+mod invitation;
 mod member;
+mod team_member;
 mod verification;
 
 use shared_server::db::{RepoError, SqlValue};
@@ -15,9 +17,14 @@ use shared_server::db::{RepoError, SqlValue};
 pub use account::{
     Account, AccountFilter, AccountId, AccountPatch, NewAccount, CREDENTIAL_PROVIDER,
 };
-pub use member::{
-    Member, MemberFilter, MemberId, MemberPatch, MemberRole, MemberStatus, NewMember,
+pub use invitation::{
+    Invitation, InvitationFilter, InvitationId, InvitationPatch, InvitationStatus, NewInvitation,
+    PENDING_INVITATION_UQ,
 };
+pub use member::{
+    Member, MemberFilter, MemberId, MemberPatch, MemberRole, MemberRoles, MemberStatus, NewMember,
+};
+pub use team_member::{NewTeamMember, TeamMember, TeamMemberFilter, TeamMemberId, TeamMemberPatch};
 pub use verification::{NewVerification, Verification, VerificationId, VerificationPatch};
 
 pub(crate) fn invalid(message: impl Into<String>) -> RepoError {

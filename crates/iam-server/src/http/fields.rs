@@ -150,6 +150,17 @@ impl<'a> Fields<'a> {
         Some(value)
     }
 
+    /// The raw value of a field, for shapes the helpers above do not cover (the organization
+    /// plugin's objects and string-or-array fields); report problems with [`Fields::invalid`].
+    pub fn raw(&self, name: &str) -> Option<&'a Value> {
+        self.get(name)
+    }
+
+    /// Records an issue for `name`.
+    pub fn invalid(&mut self, name: &str, text: impl std::fmt::Display) {
+        self.issue(name, text);
+    }
+
     /// 400 `VALIDATION_ERROR` if any issue was found.
     pub fn finish(self) -> Result<(), IamError> {
         if self.issues.is_empty() {

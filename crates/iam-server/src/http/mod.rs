@@ -9,6 +9,7 @@
 
 mod fields;
 mod handlers;
+mod org_wire;
 mod origin;
 mod reply;
 mod request;
@@ -68,6 +69,38 @@ pub enum Endpoint {
     DeleteUserCallback,
     VerifyPassword,
     ListAccounts,
+    // organization plugin (better-auth-api.md §7)
+    OrgCreate,
+    OrgCheckSlug,
+    OrgUpdate,
+    OrgDelete,
+    OrgSetActive,
+    OrgGet,
+    OrgGetFull,
+    OrgList,
+    OrgHasPermission,
+    OrgListMembers,
+    OrgGetActiveMember,
+    OrgGetActiveMemberRole,
+    OrgUpdateMemberRole,
+    OrgRemoveMember,
+    OrgLeave,
+    OrgInviteMember,
+    OrgListInvitations,
+    OrgListUserInvitations,
+    OrgGetInvitation,
+    OrgAcceptInvitation,
+    OrgRejectInvitation,
+    OrgCancelInvitation,
+    OrgCreateTeam,
+    OrgListTeams,
+    OrgUpdateTeam,
+    OrgRemoveTeam,
+    OrgSetActiveTeam,
+    OrgListUserTeams,
+    OrgListTeamMembers,
+    OrgAddTeamMember,
+    OrgRemoveTeamMember,
 }
 
 impl Endpoint {
@@ -105,6 +138,38 @@ pub fn route(method: &Method, path: &str) -> Option<(Endpoint, Option<String>)> 
         "/delete-user/callback" if get => DeleteUserCallback,
         "/verify-password" if post => VerifyPassword,
         "/list-accounts" if get => ListAccounts,
+        // organization plugin (better-auth-api.md §7)
+        "/organization/create" if post => OrgCreate,
+        "/organization/check-slug" if post => OrgCheckSlug,
+        "/organization/update" if post => OrgUpdate,
+        "/organization/delete" if post => OrgDelete,
+        "/organization/set-active" if post => OrgSetActive,
+        "/organization/get-organization" if get => OrgGet,
+        "/organization/get-full-organization" if get => OrgGetFull,
+        "/organization/list" if get => OrgList,
+        "/organization/has-permission" if post => OrgHasPermission,
+        "/organization/list-members" if get => OrgListMembers,
+        "/organization/get-active-member" if get => OrgGetActiveMember,
+        "/organization/get-active-member-role" if get => OrgGetActiveMemberRole,
+        "/organization/update-member-role" if post => OrgUpdateMemberRole,
+        "/organization/remove-member" if post => OrgRemoveMember,
+        "/organization/leave" if post => OrgLeave,
+        "/organization/invite-member" if post => OrgInviteMember,
+        "/organization/list-invitations" if get => OrgListInvitations,
+        "/organization/list-user-invitations" if get => OrgListUserInvitations,
+        "/organization/get-invitation" if get => OrgGetInvitation,
+        "/organization/accept-invitation" if post => OrgAcceptInvitation,
+        "/organization/reject-invitation" if post => OrgRejectInvitation,
+        "/organization/cancel-invitation" if post => OrgCancelInvitation,
+        "/organization/create-team" if post => OrgCreateTeam,
+        "/organization/list-teams" if get => OrgListTeams,
+        "/organization/update-team" if post => OrgUpdateTeam,
+        "/organization/remove-team" if post => OrgRemoveTeam,
+        "/organization/set-active-team" if post => OrgSetActiveTeam,
+        "/organization/list-user-teams" if get => OrgListUserTeams,
+        "/organization/list-team-members" if get => OrgListTeamMembers,
+        "/organization/add-team-member" if post => OrgAddTeamMember,
+        "/organization/remove-team-member" if post => OrgRemoveTeamMember,
         other => {
             let token = other.strip_prefix("/reset-password/").filter(|_| get)?;
             if token.is_empty() || token.contains('/') {
@@ -166,7 +231,7 @@ async fn handle(
     endpoint: Endpoint,
     req: &AuthRequest,
 ) -> Result<Reply, crate::error::IamError> {
-    use handlers::{email, session, sign, user};
+    use handlers::{email, invitation, organization, session, sign, team, user};
     use Endpoint::*;
     match endpoint {
         Ok => Result::Ok(handlers::ok()),
@@ -192,6 +257,38 @@ async fn handle(
         DeleteUserCallback => user::delete_user_callback(service, req).await,
         VerifyPassword => user::verify_password(service, req).await,
         ListAccounts => user::list_accounts(service, req).await,
+        // organization plugin (better-auth-api.md §7)
+        OrgCreate => organization::create(service, req).await,
+        OrgCheckSlug => organization::check_slug_endpoint(service, req).await,
+        OrgUpdate => organization::update(service, req).await,
+        OrgDelete => organization::delete(service, req).await,
+        OrgSetActive => organization::set_active(service, req).await,
+        OrgGet => organization::get_organization(service, req).await,
+        OrgGetFull => organization::get_full_organization(service, req).await,
+        OrgList => organization::list(service, req).await,
+        OrgHasPermission => organization::has_permission(service, req).await,
+        OrgListMembers => organization::list_members(service, req).await,
+        OrgGetActiveMember => organization::get_active_member(service, req).await,
+        OrgGetActiveMemberRole => organization::get_active_member_role(service, req).await,
+        OrgUpdateMemberRole => organization::update_member_role(service, req).await,
+        OrgRemoveMember => organization::remove_member(service, req).await,
+        OrgLeave => organization::leave(service, req).await,
+        OrgInviteMember => invitation::invite_member(service, req).await,
+        OrgListInvitations => invitation::list_invitations(service, req).await,
+        OrgListUserInvitations => invitation::list_user_invitations(service, req).await,
+        OrgGetInvitation => invitation::get_invitation(service, req).await,
+        OrgAcceptInvitation => invitation::accept_invitation(service, req).await,
+        OrgRejectInvitation => invitation::reject_invitation(service, req).await,
+        OrgCancelInvitation => invitation::cancel_invitation(service, req).await,
+        OrgCreateTeam => team::create_team(service, req).await,
+        OrgListTeams => team::list_teams(service, req).await,
+        OrgUpdateTeam => team::update_team(service, req).await,
+        OrgRemoveTeam => team::remove_team(service, req).await,
+        OrgSetActiveTeam => team::set_active_team(service, req).await,
+        OrgListUserTeams => team::list_user_teams(service, req).await,
+        OrgListTeamMembers => team::list_team_members(service, req).await,
+        OrgAddTeamMember => team::add_team_member(service, req).await,
+        OrgRemoveTeamMember => team::remove_team_member(service, req).await,
     }
 }
 
@@ -215,6 +312,26 @@ mod tests {
         assert_eq!(
             route(&Method::POST, "/get-session").map(|r| r.0),
             Some(Endpoint::GetSessionPost)
+        );
+    }
+
+    #[test]
+    fn organization_routes_match_exactly() {
+        assert_eq!(
+            route(&Method::POST, "/organization/create").map(|r| r.0),
+            Some(Endpoint::OrgCreate)
+        );
+        assert_eq!(route(&Method::GET, "/organization/create"), None);
+        assert_eq!(
+            route(&Method::GET, "/organization/get-full-organization").map(|r| r.0),
+            Some(Endpoint::OrgGetFull)
+        );
+        assert_eq!(route(&Method::POST, "/organization/list"), None);
+        assert_eq!(route(&Method::GET, "/organization/list/"), None);
+        assert_eq!(
+            route(&Method::POST, "/organization/create-role"),
+            None,
+            "dynamic roles are off"
         );
     }
 }

@@ -1,12 +1,55 @@
 //! `MemberRepo`: memberships (org-scoped), plus the lookups sessions need: a user's membership
 //! of one organization, and the user's organizations in the personal-first order that picks a
-//! new session's active organization (slices.md §2.2).
+//! new session's active organization (slices.md §2.2), and for the organization plugin the
+//! members joined with their users (list-members), lookups by email and owner counts.
 
 use shared_server::db::repo::{map_db_error, OrgRepo, Sql};
 use shared_server::db::{Conn, RepoError};
 use shared_server::entities::{Organization, OrganizationId, UserId};
 
-use crate::entities::{Member, MemberStatus};
+use crate::entities::{Member, MemberId, MemberStatus};
+
+/// A member with the fields of its user the auth API shows (`user: {id, name, email, image}`).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct MemberWithUser {
+    #[sqlx(flatten)]
+    pub member: Member,
+    pub user_name: String,
+    pub user_email: String,
+    pub user_image: Option<String>,
+}
+
+/// Sort key of [`MemberRepo::list_with_users_in`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MemberSort {
+    #[default]
+    CreatedAt,
+    Role,
+    Name,
+    Email,
+}
+
+/// Filter of [`MemberRepo::list_with_users_in`] (`filterField`/`filterValue`, equality).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberMatch {
+    Role(String),
+    UserId(UserId),
+    Email(String),
+}
+
+/// A page of members: sort, direction, optional filter, offset and limit.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MemberQuery {
+    pub sort: MemberSort,
+    pub descending: bool,
+    pub filter: Option<MemberMatch>,
+    pub offset: u64,
+    pub limit: u64,
+}
+
+const MEMBER_WITH_USER: &str = "SELECT m.*, u.name AS user_name, u.email AS user_email, \
+     u.image AS user_image FROM iam_member m JOIN shared_user u ON u.id = m.user_id \
+     WHERE m.organization_id = ";
 
 shared_server::repository!(
     /// Organization memberships (org-scoped).
@@ -96,5 +139,116 @@ impl MemberRepo {
                  o.created_at ASC, o.id ASC",
             );
         sql.fetch_all(conn).await.map_err(map_db_error::<Member>)
+    }
+
+    /// Active members of `org` with their users, per `query`, and the total matching the
+    /// filter (before offset/limit).
+    #[tracing::instrument(skip_all, name = "MemberRepo.list_with_users")]
+    pub async fn list_with_users_in(
+        &self,
+        conn: &mut Conn<'_>,
+        org: &OrganizationId,
+        query: &MemberQuery,
+    ) -> Result<(Vec<MemberWithUser>, u64), RepoError> {
+        let filter = |sql: &mut Sql| {
+            sql.push_bind(org)
+                .push(" AND m.status = ")
+                .push_bind(MemberStatus::Active)
+                .push(" AND m.deleted_at IS NULL AND u.deleted_at IS NULL");
+            match &query.filter {
+                Some(MemberMatch::Role(role)) => {
+                    sql.push(" AND m.role = ").push_bind(role.as_str());
+                }
+                Some(MemberMatch::UserId(user)) => {
+                    sql.push(" AND m.user_id = ").push_bind(user);
+                }
+                Some(MemberMatch::Email(email)) => {
+                    sql.push(" AND u.email = ").push_bind(email.to_lowercase());
+                }
+                None => {}
+            }
+        };
+        let mut count = Sql::new(
+            "SELECT COUNT(*) FROM iam_member m JOIN shared_user u ON u.id = m.user_id \
+             WHERE m.organization_id = ",
+        );
+        filter(&mut count);
+        let (total,): (i64,) = count
+            .fetch_one(conn)
+            .await
+            .map_err(map_db_error::<Member>)?;
+        let mut sql = Sql::new(MEMBER_WITH_USER);
+        filter(&mut sql);
+        let column = match query.sort {
+            MemberSort::CreatedAt => "m.created_at",
+            MemberSort::Role => "m.role",
+            MemberSort::Name => "u.name",
+            MemberSort::Email => "u.email",
+        };
+        let direction = if query.descending { "DESC" } else { "ASC" };
+        sql.push(&format!(
+            " ORDER BY {column} {direction}, m.id {direction} LIMIT "
+        ))
+        .push_bind(i64::try_from(query.limit).unwrap_or(i64::MAX))
+        .push(" OFFSET ")
+        .push_bind(i64::try_from(query.offset).unwrap_or(i64::MAX));
+        let rows = sql.fetch_all(conn).await.map_err(map_db_error::<Member>)?;
+        Ok((rows, u64::try_from(total).unwrap_or(0)))
+    }
+
+    /// One member of `org` with its user, by member id.
+    #[tracing::instrument(skip_all, name = "MemberRepo.find_with_user")]
+    pub async fn find_with_user_in(
+        &self,
+        conn: &mut Conn<'_>,
+        org: &OrganizationId,
+        id: &MemberId,
+    ) -> Result<Option<MemberWithUser>, RepoError> {
+        let mut sql = Sql::new(MEMBER_WITH_USER);
+        sql.push_bind(org)
+            .push(" AND m.id = ")
+            .push_bind(id)
+            .push(" AND m.deleted_at IS NULL");
+        sql.fetch_optional(conn)
+            .await
+            .map_err(map_db_error::<Member>)
+    }
+
+    /// The member of `org` whose user has this email (any case).
+    #[tracing::instrument(skip_all, name = "MemberRepo.find_by_email")]
+    pub async fn find_by_email_in(
+        &self,
+        conn: &mut Conn<'_>,
+        org: &OrganizationId,
+        email: &str,
+    ) -> Result<Option<MemberWithUser>, RepoError> {
+        let mut sql = Sql::new(MEMBER_WITH_USER);
+        sql.push_bind(org)
+            .push(" AND u.email = ")
+            .push_bind(email.to_lowercase())
+            .push(" AND m.deleted_at IS NULL");
+        sql.fetch_optional(conn)
+            .await
+            .map_err(map_db_error::<Member>)
+    }
+
+    /// Active members of `org` holding the owner role (alone or in a list).
+    #[tracing::instrument(skip_all, name = "MemberRepo.count_owners")]
+    pub async fn count_owners_in(
+        &self,
+        conn: &mut Conn<'_>,
+        org: &OrganizationId,
+    ) -> Result<u64, RepoError> {
+        let mut sql = Sql::new("SELECT role FROM iam_member WHERE organization_id = ");
+        sql.push_bind(org)
+            .push(" AND status = ")
+            .push_bind(MemberStatus::Active)
+            .push(" AND deleted_at IS NULL");
+        let roles: Vec<(crate::entities::MemberRoles,)> =
+            sql.fetch_all(conn).await.map_err(map_db_error::<Member>)?;
+        Ok(roles
+            .iter()
+            .filter(|(r,)| r.contains(crate::entities::MemberRole::Owner))
+            .count() as u64)
     }
 }

@@ -4,9 +4,13 @@
 //! can group writes in one transaction.
 
 mod account;
+mod invitation;
 mod member;
+mod team_member;
 mod verification;
 
 pub use account::AccountRepo;
-pub use member::MemberRepo;
+pub use invitation::{InvitationRepo, InvitationWithOrganization};
+pub use member::{MemberMatch, MemberQuery, MemberRepo, MemberSort, MemberWithUser};
+pub use team_member::TeamMemberRepo;
 pub use verification::VerificationRepo;

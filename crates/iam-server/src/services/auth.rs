@@ -163,6 +163,18 @@ impl AuthService {
         self.clock.now()
     }
 
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    pub fn mailer(&self) -> &Arc<dyn Mailer> {
+        &self.mailer
+    }
+
     // -----------------------------------------------------------------------------------------
     // Sign-up and sign-in
     // -----------------------------------------------------------------------------------------

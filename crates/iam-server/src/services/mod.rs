@@ -1,12 +1,15 @@
 //! The iam slice's services: password hashing, token formats, credentials, the organization
 //! hooks, the auth emails, `AuthService` (the operations behind the auth API), the
-//! `AuthContextResolver` the runtime uses for protected routes, and the `IamCleanup` job.
+//! `AuthContextResolver` the runtime uses for protected routes, the `IamCleanup` job, and the
+//! organization plugin (`org`: `OrganizationService`, with its access control in `access`).
 
+pub mod access;
 pub mod auth;
 pub mod cleanup;
 pub mod cookie_cache;
 pub mod credentials;
 pub mod emails;
+pub mod org;
 pub mod organizations;
 pub mod password;
 pub mod resolver;

@@ -1,11 +1,15 @@
 //! The auth endpoints, one function each, grouped by topic: sign-up/in/out (`sign`), sessions
-//! (`session`), the user's account (`user`) and email flows (`email`). Each one validates its
+//! (`session`), the user's account (`user`), email flows (`email`), and the organization plugin
+//! (`organization`, `invitation`, `team`). Each one validates its
 //! input first (400), then checks the session (401), then calls `AuthService` and writes
 //! better-auth's answer. Shared helpers live here.
 
 pub mod email;
+pub mod invitation;
+pub mod organization;
 pub mod session;
 pub mod sign;
+pub mod team;
 pub mod user;
 
 use axum::http::StatusCode;

@@ -9,6 +9,7 @@
 // JSON report `{checks: [{name, ok, detail}], failed}`; the exit code is 0 only if all passed.
 
 import { createAuthClient } from "better-auth/client";
+import { organizationClient } from "better-auth/client/plugins";
 
 const origin = process.env.AUTH_ORIGIN;
 if (!origin) {
@@ -148,8 +149,105 @@ async function main() {
   check("list-sessions without a session is 401", unauth.error && unauth.error.status === 401 && unauth.error.code === "UNAUTHORIZED", unauth.error);
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// Organization plugin (organizationClient): create an organization, set it active, invite a
+// second user who signs up, verifies their email and accepts (links read from the dev mailbox
+// at MAILBOX_URL), change their role, list members, create a team and add the member.
+// ---------------------------------------------------------------------------------------------
+
+const mailboxUrl = process.env.MAILBOX_URL;
+
+async function mailTo(address, template) {
+  const response = await fetch(`${mailboxUrl}?to=${encodeURIComponent(address)}`);
+  const messages = await response.json();
+  return messages.filter((m) => m.template === template).pop() || null;
+}
+
+async function organizationWalk() {
+  const orgClient = createAuthClient({
+    baseURL: origin,
+    basePath: "/api/v1/auth",
+    plugins: [organizationClient({ teams: { enabled: true } })],
+  });
+  const stamp = Date.now();
+  const ownerEmail = `owner.${stamp}@example.com`;
+  const inviteeEmail = `invitee.${stamp}@example.com`;
+
+  const ownerUp = capture();
+  const owner = await orgClient.signUp.email({ email: ownerEmail, password, name: "Olive Owner" }, ownerUp.options);
+  check("organization owner signs up", owner.data && owner.data.user, owner.error);
+  const asOwner = bearer(ownerUp.seen.authToken);
+
+  const slug = `acme-${stamp}`;
+  const created = await orgClient.organization.create({ name: "Acme", slug, metadata: { plan: "pro" } }, asOwner);
+  check("organization create", created.data && created.data.slug === slug && created.data.members.length === 1 && created.data.members[0].role === "owner", created.error);
+  check("organization create returns parsed metadata", created.data && created.data.metadata && created.data.metadata.plan === "pro", created.data);
+  check("organization createdAt is a Date", created.data && created.data.createdAt instanceof Date);
+  const orgId = created.data && created.data.id;
+
+  const active = await orgClient.organization.setActive({ organizationId: orgId }, asOwner);
+  check("organization set-active", active.data && active.data.id === orgId, active.error);
+  const ownerSession = await orgClient.getSession({ fetchOptions: asOwner });
+  check("session shows the active organization", ownerSession.data && ownerSession.data.session.activeOrganizationId === orgId, ownerSession.data);
+  const taken = await orgClient.organization.checkSlug({ slug }, asOwner);
+  check("check-slug reports a taken slug", taken.error && taken.error.status === 400 && taken.error.code === "ORGANIZATION_SLUG_ALREADY_TAKEN", taken.error);
+
+  const invited = await orgClient.organization.inviteMember({ email: inviteeEmail, role: "member" }, asOwner);
+  check("invite-member", invited.data && invited.data.status === "pending" && invited.data.email === inviteeEmail, invited.error);
+
+  // The invitee signs up and verifies their email through the emailed link.
+  const inviteeUp = capture();
+  const invitee = await orgClient.signUp.email({ email: inviteeEmail, password, name: "Ivy Invitee" }, inviteeUp.options);
+  check("invitee signs up", invitee.data && invitee.data.user, invitee.error);
+  const asInvitee = bearer(inviteeUp.seen.authToken);
+  const early = await orgClient.organization.acceptInvitation({ invitationId: invited.data && invited.data.id }, asInvitee);
+  check("accepting needs a verified email", early.error && early.error.status === 403 && early.error.code === "EMAIL_VERIFICATION_REQUIRED_BEFORE_ACCEPTING_OR_REJECTING_INVITATION", early.error);
+  const verification = await mailTo(inviteeEmail, "verify-email");
+  const verified = verification && (await fetch(verification.url, { redirect: "manual" }));
+  check("invitee verifies their email", verified && verified.status === 302, verification);
+
+  // The invitation id comes from the invitation email's link.
+  const invitationMail = await mailTo(inviteeEmail, "organization-invitation");
+  const invitationId = invitationMail && invitationMail.url.split("/").pop();
+  check("invitation email carries the invitation id", invitationId && invited.data && invitationId === invited.data.id, invitationMail);
+  const mine = await orgClient.organization.listUserInvitations({ fetchOptions: asInvitee });
+  check("list-user-invitations", Array.isArray(mine.data) && mine.data.length === 1 && mine.data[0].organizationName === "Acme", mine.error || mine.data);
+  const details = await orgClient.organization.getInvitation({ query: { id: invitationId }, fetchOptions: asInvitee });
+  check("get-invitation", details.data && details.data.organizationSlug === slug && details.data.inviterEmail === ownerEmail, details.error);
+  const accepted = await orgClient.organization.acceptInvitation({ invitationId }, asInvitee);
+  check("invitation accepted", accepted.data && accepted.data.invitation.status === "accepted" && accepted.data.member.role === "member", accepted.error);
+  const memberId = accepted.data && accepted.data.member.id;
+  const inviteeRole = await orgClient.organization.getActiveMemberRole({ fetchOptions: asInvitee });
+  check("invitee's active organization is the new one", inviteeRole.data && inviteeRole.data.role === "member", inviteeRole.error);
+  const denied = await orgClient.organization.updateMemberRole({ memberId, role: "admin" }, asInvitee);
+  check("a member cannot change roles", denied.error && denied.error.status === 403 && denied.error.code === "YOU_ARE_NOT_ALLOWED_TO_UPDATE_THIS_MEMBER", denied.error);
+
+  const promoted = await orgClient.organization.updateMemberRole({ memberId, role: ["admin", "member"] }, asOwner);
+  check("member role updated", promoted.data && promoted.data.id === memberId && promoted.data.role === "admin,member", promoted.error);
+
+  const members = await orgClient.organization.listMembers({ query: { sortBy: "createdAt" }, fetchOptions: asOwner });
+  const roles = members.data ? members.data.members.map((m) => `${m.user.email}:${m.role}`) : [];
+  check("list-members shows both", members.data && members.data.total === 2 && roles.includes(`${ownerEmail}:owner`) && roles.includes(`${inviteeEmail}:admin,member`), members.error || roles);
+  const full = await orgClient.organization.getFullOrganization({ fetchOptions: asOwner });
+  check("get-full-organization", full.data && full.data.members.length === 2 && Array.isArray(full.data.teams) && full.data.teams.length === 1, full.error);
+
+  const team = await orgClient.organization.createTeam({ name: "Platform" }, asOwner);
+  check("create-team", team.data && team.data.name === "Platform" && team.data.organizationId === orgId, team.error);
+  const added = await orgClient.organization.addTeamMember({ teamId: team.data && team.data.id, userId: invitee.data && invitee.data.user.id }, asOwner);
+  check("team member added", added.data && added.data.teamId === (team.data && team.data.id) && added.data.userId === invitee.data.user.id, added.error);
+  const teamMembers = await orgClient.organization.listTeamMembers({ query: { teamId: team.data && team.data.id }, fetchOptions: asInvitee });
+  check("list-team-members", Array.isArray(teamMembers.data) && teamMembers.data.length === 1, teamMembers.error || teamMembers.data);
+  const allowed = await orgClient.organization.hasPermission({ permissions: { team: ["create"] } }, asInvitee);
+  check("has-permission for the promoted member", allowed.data && allowed.data.success === true, allowed.error);
+  const teams = await orgClient.organization.listTeams({ fetchOptions: asInvitee });
+  check("list-teams", Array.isArray(teams.data) && teams.data.length === 2, teams.error || teams.data);
+}
+// ------------------------------------------------------------------------ end organization plugin
+
 try {
   await main();
+  await organizationWalk();
 } catch (error) {
   check("no exception", false, String(error && error.stack ? error.stack : error));
 }
