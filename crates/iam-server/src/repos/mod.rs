@@ -4,9 +4,13 @@
 //! can group writes in one transaction.
 
 mod account;
+mod apikey;
 mod member;
+mod rate_limit;
 mod verification;
 
 pub use account::AccountRepo;
+pub use apikey::{ApiKeyListQuery, ApiKeyRepo, SORTABLE_FIELDS};
 pub use member::MemberRepo;
+pub use rate_limit::{RateLimitHit, RateLimitRepo};
 pub use verification::VerificationRepo;
