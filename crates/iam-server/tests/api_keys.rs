@@ -126,7 +126,10 @@ async fn keys_are_created_shown_once_listed_updated_and_deleted() {
             .get(&format!("/api-key/get?id={id}"), &[("cookie", &cookie)])
             .await;
         assert_eq!(got.status, 200, "{}", got.text);
-        assert!(got.json().get("key").is_none(), "the plain key is shown once");
+        assert!(
+            got.json().get("key").is_none(),
+            "the plain key is shown once"
+        );
         assert_eq!(got.json()["id"], json!(id));
 
         let second = create(&s, &cookie, json!({})).await;
@@ -184,10 +187,22 @@ async fn keys_are_created_shown_once_listed_updated_and_deleted() {
 
         for (body, status, code) in [
             (json!({"keyId": id}), 400, "NO_VALUES_TO_UPDATE"),
-            (json!({"keyId": id, "remaining": 5}), 400, "SERVER_ONLY_PROPERTY"),
-            (json!({"keyId": id, "rateLimitMax": 5}), 400, "SERVER_ONLY_PROPERTY"),
+            (
+                json!({"keyId": id, "remaining": 5}),
+                400,
+                "SERVER_ONLY_PROPERTY",
+            ),
+            (
+                json!({"keyId": id, "rateLimitMax": 5}),
+                400,
+                "SERVER_ONLY_PROPERTY",
+            ),
             (json!({"keyId": id, "name": ""}), 400, "INVALID_NAME_LENGTH"),
-            (json!({"keyId": id, "expiresIn": 60}), 400, "EXPIRES_IN_IS_TOO_SMALL"),
+            (
+                json!({"keyId": id, "expiresIn": 60}),
+                400,
+                "EXPIRES_IN_IS_TOO_SMALL",
+            ),
             (json!({"keyId": "nope", "name": "x"}), 404, "KEY_NOT_FOUND"),
             (json!({"name": "x"}), 400, "VALIDATION_ERROR"),
         ] {
@@ -241,14 +256,30 @@ async fn create_refuses_bad_input_and_writes_nothing() {
             (json!({"permissions": "all"}), 400, "VALIDATION_ERROR"),
             (json!({"remaining": 5}), 400, "SERVER_ONLY_PROPERTY"),
             (json!({"refillAmount": 5}), 400, "SERVER_ONLY_PROPERTY"),
-            (json!({"rateLimitEnabled": false}), 400, "SERVER_ONLY_PROPERTY"),
-            (json!({"permissions": {"files": ["read"]}}), 400, "SERVER_ONLY_PROPERTY"),
+            (
+                json!({"rateLimitEnabled": false}),
+                400,
+                "SERVER_ONLY_PROPERTY",
+            ),
+            (
+                json!({"permissions": {"files": ["read"]}}),
+                400,
+                "SERVER_ONLY_PROPERTY",
+            ),
             (json!({"userId": "someone"}), 401, "UNAUTHORIZED_SESSION"),
             (json!({"metadata": {"a": 1}}), 400, "METADATA_DISABLED"),
             (json!({"expiresIn": 3600}), 400, "EXPIRES_IN_IS_TOO_SMALL"),
-            (json!({"expiresIn": 400 * 86_400}), 400, "EXPIRES_IN_IS_TOO_LARGE"),
+            (
+                json!({"expiresIn": 400 * 86_400}),
+                400,
+                "EXPIRES_IN_IS_TOO_LARGE",
+            ),
             (json!({"name": "x".repeat(33)}), 400, "INVALID_NAME_LENGTH"),
-            (json!({"prefix": "p".repeat(33)}), 400, "INVALID_PREFIX_LENGTH"),
+            (
+                json!({"prefix": "p".repeat(33)}),
+                400,
+                "INVALID_PREFIX_LENGTH",
+            ),
         ] {
             let resp = s
                 .post("/api-key/create", body.clone(), &s.with_cookie(&cookie))
@@ -364,7 +395,8 @@ async fn x_api_key_gives_the_owners_session() {
         assert_eq!(unknown.status, 401);
         assert_eq!(unknown.code().as_deref(), Some("INVALID_API_KEY"));
         assert_eq!(
-            unknown.json()["message"], "Invalid API key.",
+            unknown.json()["message"],
+            "Invalid API key.",
             "the plugin's message"
         );
         // The header is checked on every endpoint, /ok included.
@@ -508,7 +540,10 @@ async fn exhausted_keys_are_refused_and_refills_restore_them() {
         let empty = use_key(&s, &plain).await;
         assert_eq!(empty.status, 429);
         assert_eq!(empty.code().as_deref(), Some("USAGE_EXCEEDED"));
-        assert!(stored(&s, &plain).await.is_some(), "a refilling key is kept");
+        assert!(
+            stored(&s, &plain).await.is_some(),
+            "a refilling key is kept"
+        );
         s.advance(Duration::from_millis(1001));
         assert_eq!(use_key(&s, &plain).await.status, 200);
         let row = stored(&s, &plain).await.expect("row");
