@@ -149,7 +149,9 @@ impl RateLimitConfig {
             value: value.chars().take(80).collect(),
             expected: expected.to_string(),
         };
-        let production = var("APP_ENV").is_some_and(|env| env.eq_ignore_ascii_case("prod"));
+        // The runtime accepts `prod` and `production` for APP_ENV.
+        let production =
+            var("APP_ENV").is_some_and(|env| matches!(env.as_str(), "prod" | "production"));
         let enabled = match var("IAM_RATE_LIMIT_ENABLED").map(|v| v.to_ascii_lowercase()) {
             None => production,
             Some(v) if matches!(v.as_str(), "true" | "1" | "on" | "yes") => true,
@@ -677,8 +679,13 @@ mod tests {
         let dev = read(&[("BETTER_AUTH_SECRET", SECRET)]).expect("config");
         assert_eq!(dev.rate_limit, RateLimitConfig::default());
         assert!(!dev.rate_limit.enabled);
-        let prod = read(&[("BETTER_AUTH_SECRET", SECRET), ("APP_ENV", "prod")]).expect("config");
-        assert!(prod.rate_limit.enabled);
+        for env in ["prod", "production"] {
+            let prod = read(&[("BETTER_AUTH_SECRET", SECRET), ("APP_ENV", env)]).expect("config");
+            assert!(prod.rate_limit.enabled, "{env}");
+        }
+        let staging =
+            read(&[("BETTER_AUTH_SECRET", SECRET), ("APP_ENV", "staging")]).expect("config");
+        assert!(!staging.rate_limit.enabled);
         let custom = read(&[
             ("BETTER_AUTH_SECRET", SECRET),
             ("APP_ENV", "prod"),
