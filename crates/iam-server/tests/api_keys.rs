@@ -637,3 +637,57 @@ async fn concurrent_uses_never_overspend_a_key() {
         s.close().await;
     }
 }
+
+#[tokio::test]
+async fn server_side_verification_checks_permissions() {
+    for s in servers().await {
+        let (cookie, ctx) = user(&s, "jo@example.com").await;
+        let scoped = create_server_side(
+            &s,
+            &ctx,
+            CreateApiKey {
+                permissions: Some(json!({"files": ["read", "write"]})),
+                ..CreateApiKey::default()
+            },
+        )
+        .await;
+        let service = api_keys(&s);
+        let read = json!({"files": ["read"]});
+        let used = service
+            .verify_with_permissions(&scoped, Some(&read))
+            .await
+            .expect("granted");
+        assert_eq!(used.request_count, 1);
+        let delete = json!({"files": ["delete"]});
+        let refused = service
+            .verify_with_permissions(&scoped, Some(&delete))
+            .await
+            .expect_err("not granted");
+        assert_eq!(refused.status().as_u16(), 401);
+        assert_eq!(refused.code().map(|c| c.as_str()), Some("KEY_NOT_FOUND"));
+        assert_eq!(
+            stored(&s, &scoped).await.expect("row").request_count,
+            1,
+            "a refused check spends nothing"
+        );
+        // The permissions are shown parsed; a key without any grants nothing.
+        let shown = s
+            .get(
+                &format!("/api-key/get?id={}", used.id),
+                &[("cookie", &cookie)],
+            )
+            .await
+            .json();
+        assert_eq!(shown["permissions"], json!({"files": ["read", "write"]}));
+        let plain = create(&s, &cookie, json!({})).await["key"]
+            .as_str()
+            .expect("key")
+            .to_string();
+        let none = service
+            .verify_with_permissions(&plain, Some(&read))
+            .await
+            .expect_err("no permissions");
+        assert_eq!(none.code().map(|c| c.as_str()), Some("KEY_NOT_FOUND"));
+        s.close().await;
+    }
+}

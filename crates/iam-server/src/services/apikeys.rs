@@ -542,6 +542,17 @@ impl ApiKeyService {
     /// 429 `USAGE_EXCEEDED` (deleted when it cannot refill), 429 `RATE_LIMITED` with
     /// `details.tryAgainIn`.
     pub async fn verify(&self, plain: &str) -> Result<ApiKey, IamError> {
+        self.verify_with_permissions(plain, None).await
+    }
+
+    /// [`ApiKeyService::verify`] that also requires `permissions` (`{resource: [actions]}`,
+    /// every action of every resource): a key without permissions, or not granting them, is
+    /// 401 `KEY_NOT_FOUND` (§8.4 step 4, the server-side `verifyApiKey`).
+    pub async fn verify_with_permissions(
+        &self,
+        plain: &str,
+        permissions: Option<&Value>,
+    ) -> Result<ApiKey, IamError> {
         let hash = hash_key(plain);
         let invalid = || IamError::unauthorized(ErrorCode::InvalidApiKey);
         let mut key = self
@@ -558,6 +569,15 @@ impl ApiKeyService {
                 self.keys.delete_by_id(&key.id).await?;
                 tracing::info!(apikey.id = %key.id, "expired API key presented and deleted");
                 return Err(IamError::unauthorized(ErrorCode::KeyExpired));
+            }
+            if let Some(required) = permissions {
+                let granted = key
+                    .permissions
+                    .as_deref()
+                    .and_then(|p| serde_json::from_str::<Value>(p).ok());
+                if !granted.is_some_and(|granted| grants(&granted, required)) {
+                    return Err(IamError::unauthorized(ErrorCode::KeyNotFound));
+                }
             }
             if key.remaining == Some(0) && key.refill_amount.is_none() {
                 self.keys.delete_by_id(&key.id).await?;
@@ -679,6 +699,24 @@ impl ApiKeyService {
     }
 }
 
+/// Whether the statement `granted` allows every action of every resource in `required`
+/// (better-auth's `role(...).authorize(...)` with its default AND connector).
+pub fn grants(granted: &Value, required: &Value) -> bool {
+    let Some(required) = required.as_object() else {
+        return false;
+    };
+    required.iter().all(|(resource, actions)| {
+        let Some(allowed) = granted.get(resource).and_then(Value::as_array) else {
+            return false;
+        };
+        match actions {
+            Value::Array(actions) => actions.iter().all(|a| allowed.contains(a)),
+            single @ Value::String(_) => allowed.contains(single),
+            _ => false,
+        }
+    })
+}
+
 /// The ApiKey JSON object (§8.2); `plain` adds `key` (create only).
 pub fn api_key_json(key: &ApiKey, plain: Option<&str>) -> Value {
     let parse = |text: &Option<String>| {
@@ -730,6 +768,22 @@ mod tests {
         let secret = tokens::new_api_key_secret().expect("random");
         assert_eq!(secret.len(), 64);
         assert!(secret.chars().all(|c| c.is_ascii_alphabetic()));
+    }
+
+    #[test]
+    fn permission_statements_need_every_action() {
+        let granted = json!({"files": ["read", "write"], "docs": ["read"]});
+        assert!(grants(&granted, &json!({"files": ["read"]})));
+        assert!(grants(
+            &granted,
+            &json!({"files": ["read", "write"], "docs": ["read"]})
+        ));
+        assert!(!grants(&granted, &json!({"files": ["delete"]})));
+        assert!(!grants(
+            &granted,
+            &json!({"files": ["read"], "billing": ["read"]})
+        ));
+        assert!(!grants(&granted, &json!("files")));
     }
 
     #[test]
