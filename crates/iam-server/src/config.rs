@@ -65,6 +65,12 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("IAM_CHANGE_EMAIL_ENABLED", "true", "allow change-email"),
     ("IAM_DELETE_USER_ENABLED", "true", "allow delete-user"),
     ("IAM_VERIFICATION_IDENTIFIERS", "hashed", "`hashed` or `plain`: how reset-token identifiers are stored"),
+    // rate limiting (better-auth-api.md §6)
+    ("IAM_RATE_LIMIT_ENABLED", "true when APP_ENV=prod, else false", "rate-limit every auth API request per (client IP, path) before routing; 429 with X-Retry-After"),
+    ("IAM_RATE_LIMIT_STORAGE", "memory", "`memory` (one instance; bounded, expired entries evicted) or `database` (table iam_rate_limit, shared by several instances)"),
+    ("IAM_RATE_LIMIT_WINDOW_SECS", "10", "window of the default rule (1 to 86400); sign-in/up, change-password/email keep 3 per 10 s, reset/verification mails 3 per 60 s"),
+    ("IAM_RATE_LIMIT_MAX", "100", "requests per window of the default rule (1 to 1000000)"),
+    ("IAM_RATE_LIMIT_IP_HEADER", "x-forwarded-for", "header carrying the client IP (single value only; a comma list is not trusted); without it the connection's peer address, else the shared `no-trusted-ip` bucket"),
 ];
 
 /// The auth slice's settings.
@@ -101,6 +107,125 @@ pub struct IamConfig {
     pub identifier_storage: IdentifierStorage,
     /// The organization plugin's limits and rules (`IAM_*`, see [`ORGANIZATION_VARIABLES`]).
     pub organization: OrganizationConfig,
+    /// The auth API's rate limiter (§6).
+    pub rate_limit: RateLimitConfig,
+}
+
+/// Where the rate limiter keeps its counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateLimitStorage {
+    /// In this process (one instance).
+    Memory,
+    /// In `iam_rate_limit` (several instances over one database).
+    Database,
+}
+
+/// The auth API's rate limiter (`specs/better-auth-api.md` §6): the default rule's window and
+/// max; the special rules (sign-in/up 3 per 10 s, …) are fixed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateLimitConfig {
+    pub enabled: bool,
+    pub storage: RateLimitStorage,
+    pub window: Duration,
+    pub max: u32,
+    /// Lower-case header name carrying the client IP.
+    pub ip_header: String,
+}
+
+impl Default for RateLimitConfig {
+    /// Off (better-auth's default outside production), memory, 100 per 10 s,
+    /// `x-forwarded-for`.
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            storage: RateLimitStorage::Memory,
+            window: Duration::from_secs(10),
+            max: 100,
+            ip_header: "x-forwarded-for".to_string(),
+        }
+    }
+}
+
+impl RateLimitConfig {
+    /// Reads the `IAM_RATE_LIMIT_*` variables; on by default when `APP_ENV=prod`.
+    fn from_vars(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, IamConfigError> {
+        let var = |name: &str| {
+            get(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let invalid = |var: &'static str, value: &str, expected: &str| IamConfigError::Invalid {
+            var,
+            value: value.chars().take(80).collect(),
+            expected: expected.to_string(),
+        };
+        // The runtime accepts `prod` and `production` for APP_ENV.
+        let production =
+            var("APP_ENV").is_some_and(|env| matches!(env.as_str(), "prod" | "production"));
+        let enabled = match var("IAM_RATE_LIMIT_ENABLED").map(|v| v.to_ascii_lowercase()) {
+            None => production,
+            Some(v) if matches!(v.as_str(), "true" | "1" | "on" | "yes") => true,
+            Some(v) if matches!(v.as_str(), "false" | "0" | "off" | "no") => false,
+            Some(v) => return Err(invalid("IAM_RATE_LIMIT_ENABLED", &v, "true or false")),
+        };
+        let storage = match var("IAM_RATE_LIMIT_STORAGE").as_deref() {
+            None | Some("memory") => RateLimitStorage::Memory,
+            Some("database") => RateLimitStorage::Database,
+            Some(other) => {
+                return Err(invalid(
+                    "IAM_RATE_LIMIT_STORAGE",
+                    other,
+                    "memory or database",
+                ))
+            }
+        };
+        let window = match var("IAM_RATE_LIMIT_WINDOW_SECS") {
+            None => Duration::from_secs(10),
+            Some(v) => match v.parse::<u64>() {
+                Ok(n) if (1..=86_400).contains(&n) => Duration::from_secs(n),
+                _ => {
+                    return Err(invalid(
+                        "IAM_RATE_LIMIT_WINDOW_SECS",
+                        &v,
+                        "a number of seconds from 1 to 86400",
+                    ))
+                }
+            },
+        };
+        let max = match var("IAM_RATE_LIMIT_MAX") {
+            None => 100,
+            Some(v) => match v.parse::<u32>() {
+                Ok(n) if (1..=1_000_000).contains(&n) => n,
+                _ => {
+                    return Err(invalid(
+                        "IAM_RATE_LIMIT_MAX",
+                        &v,
+                        "a number of requests from 1 to 1000000",
+                    ))
+                }
+            },
+        };
+        let ip_header = match var("IAM_RATE_LIMIT_IP_HEADER") {
+            None => "x-forwarded-for".to_string(),
+            Some(v) if axum::http::HeaderName::from_bytes(v.as_bytes()).is_ok() => {
+                v.to_ascii_lowercase()
+            }
+            Some(v) => {
+                return Err(invalid(
+                    "IAM_RATE_LIMIT_IP_HEADER",
+                    &v,
+                    "an HTTP header name such as x-forwarded-for or x-real-ip",
+                ))
+            }
+        };
+        Ok(Self {
+            enabled,
+            storage,
+            window,
+            max,
+            ip_header,
+        })
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -141,6 +266,7 @@ impl IamConfig {
             delete_token_expires_in: Duration::from_secs(86_400),
             identifier_storage: IdentifierStorage::Hashed,
             organization: OrganizationConfig::default(),
+            rate_limit: RateLimitConfig::default(),
         }
     }
 
@@ -321,6 +447,7 @@ impl IamConfig {
             delete_token_expires_in: Duration::from_secs(86_400),
             identifier_storage,
             organization: OrganizationConfig::from_vars(&var)?,
+            rate_limit: RateLimitConfig::from_vars(get)?,
         })
     }
 
@@ -562,6 +689,50 @@ mod tests {
             let err = read(&vars).expect_err("refused");
             assert!(err.to_string().contains(var), "{err} should name {var}");
             assert!(!err.to_string().contains(SECRET));
+        }
+    }
+
+    #[test]
+    fn the_rate_limiter_is_on_in_production_and_validated() {
+        let dev = read(&[("BETTER_AUTH_SECRET", SECRET)]).expect("config");
+        assert_eq!(dev.rate_limit, RateLimitConfig::default());
+        assert!(!dev.rate_limit.enabled);
+        for env in ["prod", "production"] {
+            let prod = read(&[("BETTER_AUTH_SECRET", SECRET), ("APP_ENV", env)]).expect("config");
+            assert!(prod.rate_limit.enabled, "{env}");
+        }
+        let staging =
+            read(&[("BETTER_AUTH_SECRET", SECRET), ("APP_ENV", "staging")]).expect("config");
+        assert!(!staging.rate_limit.enabled);
+        let custom = read(&[
+            ("BETTER_AUTH_SECRET", SECRET),
+            ("APP_ENV", "prod"),
+            ("IAM_RATE_LIMIT_ENABLED", "false"),
+            ("IAM_RATE_LIMIT_STORAGE", "database"),
+            ("IAM_RATE_LIMIT_WINDOW_SECS", "60"),
+            ("IAM_RATE_LIMIT_MAX", "5"),
+            ("IAM_RATE_LIMIT_IP_HEADER", "X-Real-IP"),
+        ])
+        .expect("config");
+        assert_eq!(
+            custom.rate_limit,
+            RateLimitConfig {
+                enabled: false,
+                storage: RateLimitStorage::Database,
+                window: Duration::from_secs(60),
+                max: 5,
+                ip_header: "x-real-ip".into(),
+            }
+        );
+        for (var, value) in [
+            ("IAM_RATE_LIMIT_ENABLED", "sometimes"),
+            ("IAM_RATE_LIMIT_STORAGE", "redis"),
+            ("IAM_RATE_LIMIT_WINDOW_SECS", "0"),
+            ("IAM_RATE_LIMIT_MAX", "-3"),
+            ("IAM_RATE_LIMIT_IP_HEADER", "bad header"),
+        ] {
+            let err = read(&[("BETTER_AUTH_SECRET", SECRET), (var, value)]).expect_err(var);
+            assert!(err.to_string().contains(var), "{err} should name {var}");
         }
     }
 

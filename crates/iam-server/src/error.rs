@@ -106,6 +106,39 @@ pub enum ErrorCode {
     YouAreNotAMemberOfThisOrganization,
     InvalidTeamId,
     YouAreNotAllowedToListInvitations,
+    // api-key plugin (better-auth-api.md §8.8)
+    InvalidMetadataType,
+    RefillAmountAndIntervalRequired,
+    RefillIntervalAndAmountRequired,
+    UserBanned,
+    UnauthorizedSession,
+    KeyNotFound,
+    KeyDisabled,
+    KeyExpired,
+    UsageExceeded,
+    KeyNotRecoverable,
+    ExpiresInIsTooSmall,
+    ExpiresInIsTooLarge,
+    InvalidRemaining,
+    InvalidPrefixLength,
+    InvalidNameLength,
+    MetadataDisabled,
+    RateLimitExceeded,
+    RateLimited,
+    NoValuesToUpdate,
+    KeyDisabledExpiration,
+    InvalidApiKey,
+    InvalidUserIdFromApiKey,
+    InvalidReferenceIdFromApiKey,
+    InvalidApiKeyGetterReturnType,
+    ServerOnlyProperty,
+    FailedToUpdateApiKey,
+    NameRequired,
+    OrganizationIdRequired,
+    UserNotMemberOfOrganization,
+    InsufficientApiKeyPermissions,
+    NoDefaultApiKeyConfigurationFound,
+    OrganizationPluginRequired,
 }
 
 impl ErrorCode {
@@ -236,6 +269,39 @@ impl ErrorCode {
             YouAreNotAMemberOfThisOrganization => "YOU_ARE_NOT_A_MEMBER_OF_THIS_ORGANIZATION",
             InvalidTeamId => "INVALID_TEAM_ID",
             YouAreNotAllowedToListInvitations => "YOU_ARE_NOT_ALLOWED_TO_LIST_INVITATIONS",
+            // api-key plugin (better-auth-api.md §8.8)
+            InvalidMetadataType => "INVALID_METADATA_TYPE",
+            RefillAmountAndIntervalRequired => "REFILL_AMOUNT_AND_INTERVAL_REQUIRED",
+            RefillIntervalAndAmountRequired => "REFILL_INTERVAL_AND_AMOUNT_REQUIRED",
+            UserBanned => "USER_BANNED",
+            UnauthorizedSession => "UNAUTHORIZED_SESSION",
+            KeyNotFound => "KEY_NOT_FOUND",
+            KeyDisabled => "KEY_DISABLED",
+            KeyExpired => "KEY_EXPIRED",
+            UsageExceeded => "USAGE_EXCEEDED",
+            KeyNotRecoverable => "KEY_NOT_RECOVERABLE",
+            ExpiresInIsTooSmall => "EXPIRES_IN_IS_TOO_SMALL",
+            ExpiresInIsTooLarge => "EXPIRES_IN_IS_TOO_LARGE",
+            InvalidRemaining => "INVALID_REMAINING",
+            InvalidPrefixLength => "INVALID_PREFIX_LENGTH",
+            InvalidNameLength => "INVALID_NAME_LENGTH",
+            MetadataDisabled => "METADATA_DISABLED",
+            RateLimitExceeded => "RATE_LIMIT_EXCEEDED",
+            RateLimited => "RATE_LIMITED",
+            NoValuesToUpdate => "NO_VALUES_TO_UPDATE",
+            KeyDisabledExpiration => "KEY_DISABLED_EXPIRATION",
+            InvalidApiKey => "INVALID_API_KEY",
+            InvalidUserIdFromApiKey => "INVALID_USER_ID_FROM_API_KEY",
+            InvalidReferenceIdFromApiKey => "INVALID_REFERENCE_ID_FROM_API_KEY",
+            InvalidApiKeyGetterReturnType => "INVALID_API_KEY_GETTER_RETURN_TYPE",
+            ServerOnlyProperty => "SERVER_ONLY_PROPERTY",
+            FailedToUpdateApiKey => "FAILED_TO_UPDATE_API_KEY",
+            NameRequired => "NAME_REQUIRED",
+            OrganizationIdRequired => "ORGANIZATION_ID_REQUIRED",
+            UserNotMemberOfOrganization => "USER_NOT_MEMBER_OF_ORGANIZATION",
+            InsufficientApiKeyPermissions => "INSUFFICIENT_API_KEY_PERMISSIONS",
+            NoDefaultApiKeyConfigurationFound => "NO_DEFAULT_API_KEY_CONFIGURATION_FOUND",
+            OrganizationPluginRequired => "ORGANIZATION_PLUGIN_REQUIRED",
         }
     }
 
@@ -373,6 +439,39 @@ impl ErrorCode {
             YouAreNotAMemberOfThisOrganization => "You are not a member of this organization",
             InvalidTeamId => "Team id contains a reserved character",
             YouAreNotAllowedToListInvitations => "You are not allowed to list invitations",
+            // api-key plugin (better-auth-api.md §8.8)
+            InvalidMetadataType => "metadata must be an object or undefined",
+            RefillAmountAndIntervalRequired => "refillAmount is required when refillInterval is provided",
+            RefillIntervalAndAmountRequired => "refillInterval is required when refillAmount is provided",
+            UserBanned => "User is banned",
+            UnauthorizedSession => "Unauthorized or invalid session",
+            KeyNotFound => "API Key not found",
+            KeyDisabled => "API Key is disabled",
+            KeyExpired => "API Key has expired",
+            UsageExceeded => "API Key has reached its usage limit",
+            KeyNotRecoverable => "API Key is not recoverable",
+            ExpiresInIsTooSmall => "The expiresIn is smaller than the predefined minimum value.",
+            ExpiresInIsTooLarge => "The expiresIn is larger than the predefined maximum value.",
+            InvalidRemaining => "The remaining count is either too large or too small.",
+            InvalidPrefixLength => "The prefix length is either too large or too small.",
+            InvalidNameLength => "The name length is either too large or too small.",
+            MetadataDisabled => "Metadata is disabled.",
+            RateLimitExceeded => "Rate limit exceeded.",
+            RateLimited => "Rate limit exceeded.",
+            NoValuesToUpdate => "No values to update.",
+            KeyDisabledExpiration => "Custom key expiration values are disabled.",
+            InvalidApiKey => "Invalid API key.",
+            InvalidUserIdFromApiKey => "The user id from the API key is invalid.",
+            InvalidReferenceIdFromApiKey => "The reference id from the API key is invalid.",
+            InvalidApiKeyGetterReturnType => "API Key getter returned an invalid key type. Expected string.",
+            ServerOnlyProperty => "The property you're trying to set can only be set from the server auth instance only.",
+            FailedToUpdateApiKey => "Failed to update API key",
+            NameRequired => "API Key name is required.",
+            OrganizationIdRequired => "Organization ID is required for organization-owned API keys.",
+            UserNotMemberOfOrganization => "You are not a member of the organization that owns this API key.",
+            InsufficientApiKeyPermissions => "You do not have permission to perform this action on organization API keys.",
+            NoDefaultApiKeyConfigurationFound => "No default api-key configuration found.",
+            OrganizationPluginRequired => "Organization plugin is required for organization-owned API keys. Please install and configure the organization plugin.",
         }
     }
 }
@@ -399,6 +498,10 @@ pub enum IamError {
     Password(String),
     #[error("internal error: {0}")]
     Internal(String),
+    /// The API-key plugin's per-key limiter (§8.5): 429 `RATE_LIMITED` with
+    /// `details.tryAgainIn` (milliseconds).
+    #[error("429 RATE_LIMITED: try again in {try_again_in_ms} ms")]
+    KeyRateLimited { try_again_in_ms: i64 },
 }
 
 impl From<sqlx::Error> for IamError {
@@ -465,6 +568,7 @@ impl IamError {
         match self {
             IamError::Api { status, .. } => *status,
             IamError::Status(status) => *status,
+            IamError::KeyRateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -473,6 +577,7 @@ impl IamError {
     pub fn code(&self) -> Option<ErrorCode> {
         match self {
             IamError::Api { code, .. } => *code,
+            IamError::KeyRateLimited { .. } => Some(ErrorCode::RateLimited),
             _ => None,
         }
     }
@@ -502,6 +607,17 @@ impl IntoResponse for IamError {
             }
             IamError::Status(status) => {
                 let mut response = status.into_response();
+                response.headers_mut().insert(header::CONTENT_TYPE, json);
+                response
+            }
+            IamError::KeyRateLimited { try_again_in_ms } => {
+                let body = serde_json::json!({
+                    "message": ErrorCode::RateLimited.message(),
+                    "code": ErrorCode::RateLimited.as_str(),
+                    "details": { "tryAgainIn": try_again_in_ms },
+                });
+                let mut response =
+                    (StatusCode::TOO_MANY_REQUESTS, body.to_string()).into_response();
                 response.headers_mut().insert(header::CONTENT_TYPE, json);
                 response
             }

@@ -1,7 +1,7 @@
 //! The iam slice's layer (slices.md §9): from `Db`, `dyn Clock`, the shared repositories,
 //! `dyn Mailer` and `IamConfig` it builds the IAM repositories, the password hasher,
-//! `AuthService`, the `AuthContextResolver` (as `Arc<dyn AuthResolver>`) and the auth API
-//! router (`AuthRoutes`).
+//! `AuthService`, the API keys (`ApiKeyService`), the auth API's `RateLimiter`, the
+//! `AuthContextResolver` (as `Arc<dyn AuthResolver>`) and the auth API router (`AuthRoutes`).
 //!
 //! It also starts the `IamCleanup` job (hourly), which its finalizer stops.
 //!
@@ -19,8 +19,11 @@ use shared_server::{Clock, Db};
 
 use crate::config::IamConfig;
 use crate::http::{self, AuthRoutes};
-use crate::repos::{AccountRepo, MemberRepo, VerificationRepo};
-use crate::services::{AuthContextResolver, AuthRepos, AuthService, IamCleanup, PasswordHasher};
+use crate::repos::{AccountRepo, ApiKeyRepo, MemberRepo, RateLimitRepo, VerificationRepo};
+use crate::services::{
+    ApiKeyService, ApiKeySettings, AuthContextResolver, AuthRepos, AuthService, IamCleanup,
+    PasswordHasher, RateLimiter,
+};
 
 /// The cleanup job's first run after start, and its period.
 const CLEANUP_FIRST_RUN: Duration = Duration::from_secs(10);
@@ -28,8 +31,8 @@ const CLEANUP_INTERVAL: Duration = Duration::from_secs(3600);
 
 /// The iam slice: requires `Db`, `dyn Clock`, `UserRepo`, `OrganizationRepo`, `SessionRepo`,
 /// `dyn Mailer` and `IamConfig`; provides `AccountRepo`, `VerificationRepo`, `MemberRepo`,
-/// `PasswordHasher`, `AuthService`, `AuthContextResolver`, `dyn AuthResolver`, `AuthRoutes`
-/// and `IamCleanup` (started).
+/// `PasswordHasher`, `AuthService`, `AuthContextResolver`, `dyn AuthResolver`, `AuthRoutes`,
+/// `IamCleanup` (started), `ApiKeyRepo`, `ApiKeyService` and `RateLimiter`.
 pub fn layer() -> Layer {
     Layer::named_leaf("iam")
         .requires::<Db>()
@@ -48,6 +51,9 @@ pub fn layer() -> Layer {
         .provides::<dyn AuthResolver>()
         .provides::<AuthRoutes>()
         .provides::<IamCleanup>()
+        .provides::<ApiKeyRepo>()
+        .provides::<ApiKeyService>()
+        .provides::<RateLimiter>()
         .build(|ctx, scope| async move {
             let db = (*ctx.get::<Db>()?).clone();
             let clock = ctx.get::<dyn Clock>()?;
@@ -62,6 +68,21 @@ pub fn layer() -> Layer {
                 members: MemberRepo::new(db.clone(), clock.clone()),
             };
             let passwords = PasswordHasher::new();
+            let api_key_repo = ApiKeyRepo::new(db.clone(), clock.clone());
+            let api_keys = Arc::new(ApiKeyService::new(
+                clock.clone(),
+                config.clone(),
+                ApiKeySettings::default(),
+                api_key_repo.clone(),
+                repos.users.clone(),
+                repos.orgs.clone(),
+                repos.members.clone(),
+            ));
+            let limiter = Arc::new(RateLimiter::new(
+                config.rate_limit.clone(),
+                clock.clone(),
+                RateLimitRepo::new(db.clone()),
+            ));
             let service = Arc::new(AuthService::new(
                 db,
                 clock.clone(),
@@ -70,7 +91,7 @@ pub fn layer() -> Layer {
                 passwords.clone(),
                 mailer,
             ));
-            let resolver = AuthContextResolver::new(service.clone());
+            let resolver = AuthContextResolver::new(service.clone(), api_keys.clone());
             let cleanup =
                 IamCleanup::new(repos.verifications.clone(), repos.sessions.clone(), clock);
             let job = cleanup.clone().start(CLEANUP_FIRST_RUN, CLEANUP_INTERVAL);
@@ -80,7 +101,11 @@ pub fn layer() -> Layer {
                     Ok::<_, BoxError>(())
                 })
                 .await;
-            let routes = AuthRoutes(http::router(service.clone()));
+            let routes = AuthRoutes(http::router(http::AuthApi {
+                service: service.clone(),
+                api_keys: api_keys.clone(),
+                limiter: limiter.clone(),
+            }));
 
             let mut out = Context::new();
             out.insert(repos.accounts)
@@ -89,8 +114,11 @@ pub fn layer() -> Layer {
                 .insert(passwords)
                 .insert(resolver.clone())
                 .insert(routes)
-                .insert(cleanup);
+                .insert(cleanup)
+                .insert(api_key_repo);
             out.insert_arc::<AuthService>(service);
+            out.insert_arc::<ApiKeyService>(api_keys);
+            out.insert_arc::<RateLimiter>(limiter);
             out.insert_arc::<dyn AuthResolver>(Arc::new(resolver));
             Ok::<_, BoxError>(out)
         })

@@ -132,6 +132,19 @@ async fn the_better_auth_client_works_against_the_rust_server() {
                 "[{backend}] check `{name}` did not run"
             );
         }
+        // api-key plugin steps (the end of the walk).
+        for name in [
+            "api-key: create returns the plain key once",
+            "api-key: list",
+            "api-key: x-api-key on get-session",
+            "api-key: delete",
+            "api-key: a deleted key is 401 INVALID_API_KEY",
+        ] {
+            assert!(
+                checks.iter().any(|c| c["name"] == name && c["ok"] == true),
+                "[{backend}] check `{name}` did not run"
+            );
+        }
         assert!(
             checks.len() >= 35,
             "[{backend}] only {} checks ran",

@@ -3,10 +3,12 @@
 //! takes and its list filter. Values are checked when they become columns, so half-valid rows
 //! never reach the database.
 //!
-//! The tables without a feature yet (roles, API keys, the database rate limiter) exist in the
-//! migration; their row types arrive with their features.
+//! The tables without a feature yet (roles) exist in the migration; their row types arrive
+//! with their features. The database rate limiter (`iam_rate_limit`) has no row type:
+//! `RateLimitRepo` only runs its one upsert.
 
 mod account;
+mod apikey;
 mod invitation;
 mod member;
 mod team_member;
@@ -16,6 +18,10 @@ use shared_server::db::{RepoError, SqlValue};
 
 pub use account::{
     Account, AccountFilter, AccountId, AccountPatch, NewAccount, CREDENTIAL_PROVIDER,
+};
+pub use apikey::{
+    ApiKey, ApiKeyFilter, ApiKeyId, ApiKeyPatch, NewApiKey, DEFAULT_RATE_LIMIT_MAX,
+    DEFAULT_RATE_LIMIT_TIME_WINDOW_MS,
 };
 pub use invitation::{
     Invitation, InvitationFilter, InvitationId, InvitationPatch, InvitationStatus, NewInvitation,

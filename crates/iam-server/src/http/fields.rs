@@ -171,6 +171,108 @@ impl<'a> Fields<'a> {
     }
 }
 
+// api-key plugin fields (better-auth-api.md §8.3)
+impl<'a> Fields<'a> {
+    /// Whether the field is present (even as `null`).
+    pub fn present(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// The field as sent (zod's `z.any()`).
+    pub fn any(&self, name: &str) -> Option<Value> {
+        self.get(name).cloned()
+    }
+
+    /// An optional number (`null` refused), at least `min` when given.
+    pub fn optional_number(&mut self, name: &str, min: Option<f64>) -> Option<f64> {
+        match self.get(name) {
+            None => None,
+            Some(Value::Null) => {
+                self.issue(name, "Invalid input: expected number, received null");
+                None
+            }
+            Some(_) => self.nullable_number(name, min).flatten(),
+        }
+    }
+
+    /// An optional number that may be `null`: `None` absent, `Some(None)` null.
+    pub fn nullable_number(&mut self, name: &str, min: Option<f64>) -> Option<Option<f64>> {
+        match self.get(name) {
+            None => None,
+            Some(Value::Null) => Some(None),
+            Some(Value::Number(n)) => {
+                let n = n.as_f64().unwrap_or(f64::NAN);
+                if let Some(min) = min.filter(|min| n.is_nan() || n < *min) {
+                    self.issue(name, format!("Too small: expected number to be >={min}"));
+                    return None;
+                }
+                Some(Some(n))
+            }
+            Some(other) => {
+                let t = type_name(other);
+                self.issue(
+                    name,
+                    format!("Invalid input: expected number, received {t}"),
+                );
+                None
+            }
+        }
+    }
+
+    /// An optional `{string: [string]}` record (a permission statement); `null` is refused
+    /// unless `nullable`, and then reads as `Some(Value::Null)`.
+    pub fn optional_statement(&mut self, name: &str, nullable: bool) -> Option<Value> {
+        let value = self.get(name)?;
+        let valid = match value {
+            Value::Null => nullable,
+            Value::Object(map) => map.values().all(|actions| {
+                actions
+                    .as_array()
+                    .is_some_and(|list| list.iter().all(Value::is_string))
+            }),
+            _ => false,
+        };
+        if !valid {
+            self.issue(name, "Invalid input: expected record of string arrays");
+            return None;
+        }
+        Some(value.clone())
+    }
+
+    /// An optional query count (`z.coerce.number().int().nonnegative()`).
+    pub fn optional_count(&mut self, name: &str) -> Option<u32> {
+        let text = match self.get(name)? {
+            Value::String(s) => s.clone(),
+            Value::Array(items) => items.first().and_then(Value::as_str)?.to_string(),
+            other => other.to_string(),
+        };
+        match text.trim().parse::<f64>() {
+            Ok(n) if n >= 0.0 && n.fract() == 0.0 && n <= f64::from(u32::MAX) => Some(n as u32),
+            _ => {
+                self.issue(name, "Invalid input: expected a non-negative integer");
+                None
+            }
+        }
+    }
+
+    /// An optional value among `allowed`.
+    pub fn optional_enum(&mut self, name: &str, allowed: &[&'static str]) -> Option<&'static str> {
+        let value = self.optional_string(name)?;
+        match allowed.iter().find(|a| **a == value) {
+            Some(found) => Some(found),
+            None => {
+                let list = allowed
+                    .iter()
+                    .map(|a| format!("\"{a}\""))
+                    .collect::<Vec<_>>()
+                    .join("|");
+                self.issue(name, format!("Invalid option: expected one of {list}"));
+                None
+            }
+        }
+    }
+}
+
 /// zod v4's default email check:
 /// `^(?!\.)(?!.*\.\.)([A-Za-z0-9_'+\-\.]*)[A-Za-z0-9_+-]@([A-Za-z0-9][A-Za-z0-9\-]*\.)+[A-Za-z]{2,}$`
 pub fn is_valid_email(value: &str) -> bool {

@@ -3,9 +3,11 @@
 //! better-auth's routing rules differ from axum's (an unknown method on a known path is 404,
 //! not 405; a trailing slash is 404; validation runs before the session check), so the router
 //! has one catch-all route under the base path and [`route`] is the route table. A request then
-//! goes through, in order: route lookup (404, empty body), body parsing (415/400), the origin
-//! and CSRF checks (403), the endpoint (validation 400, session 401, handler), and finally the
-//! bearer plugin's `set-auth-token` when a session cookie is set.
+//! goes through, in order: the rate limiter (429, even for unknown paths), route lookup (404,
+//! empty body), body parsing (415/400), the origin and CSRF checks (403), the API-key hook
+//! (`x-api-key` → a synthetic session, or the key's error), the endpoint (validation 400,
+//! session 401, handler), and finally the bearer plugin's `set-auth-token` when a session
+//! cookie is set.
 
 mod fields;
 mod handlers;
@@ -15,22 +17,25 @@ mod reply;
 mod request;
 mod wire;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
-use axum::http::{Method, StatusCode};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
 use percent_encoding::percent_decode_str;
 
+use crate::services::apikeys::API_KEY_HEADER;
 use crate::services::credentials::CookieNames;
-use crate::services::AuthService;
+use crate::services::{ApiKeyService, AuthService, RateDecision, RateLimiter};
 use reply::Reply;
 use request::AuthRequest;
 
 pub use fields::is_valid_email;
 pub use origin::{is_safe_relative_url, is_trusted, trusted_origins};
+pub(crate) use request::client_info;
 
 /// The router the runtime mounts: the auth API at the configured base path. Merge it into the
 /// application's router (it declares absolute paths; do not `nest` it).
@@ -101,6 +106,12 @@ pub enum Endpoint {
     OrgListTeamMembers,
     OrgAddTeamMember,
     OrgRemoveTeamMember,
+    // api-key plugin (better-auth-api.md §8.3)
+    ApiKeyCreate,
+    ApiKeyGet,
+    ApiKeyList,
+    ApiKeyUpdate,
+    ApiKeyDelete,
 }
 
 impl Endpoint {
@@ -170,6 +181,12 @@ pub fn route(method: &Method, path: &str) -> Option<(Endpoint, Option<String>)> 
         "/organization/list-team-members" if get => OrgListTeamMembers,
         "/organization/add-team-member" if post => OrgAddTeamMember,
         "/organization/remove-team-member" if post => OrgRemoveTeamMember,
+        // api-key plugin (better-auth-api.md §8.3)
+        "/api-key/create" if post => ApiKeyCreate,
+        "/api-key/get" if get => ApiKeyGet,
+        "/api-key/list" if get => ApiKeyList,
+        "/api-key/update" if post => ApiKeyUpdate,
+        "/api-key/delete" if post => ApiKeyDelete,
         other => {
             let token = other.strip_prefix("/reset-password/").filter(|_| get)?;
             if token.is_empty() || token.contains('/') {
@@ -182,29 +199,63 @@ pub fn route(method: &Method, path: &str) -> Option<(Endpoint, Option<String>)> 
     Some((endpoint, None))
 }
 
-/// The auth API router for `service` (paths under `service.config().base_path`).
-pub fn router(service: Arc<AuthService>) -> Router {
-    let base = service.config().base_path.clone();
+/// What the auth API's handlers share.
+#[derive(Clone)]
+pub struct AuthApi {
+    pub service: Arc<AuthService>,
+    pub api_keys: Arc<ApiKeyService>,
+    pub limiter: Arc<RateLimiter>,
+}
+
+/// The auth API router (paths under `service.config().base_path`).
+pub fn router(api: AuthApi) -> Router {
+    let base = api.service.config().base_path.clone();
     Router::new()
         .route(&format!("{base}/{{*rest}}"), any(dispatch))
-        .with_state(service)
+        .with_state(api)
 }
 
 fn not_found() -> Response {
     StatusCode::NOT_FOUND.into_response()
 }
 
-async fn dispatch(State(service): State<Arc<AuthService>>, request: Request) -> Response {
+/// The global limiter's 429 (§6): `X-Retry-After` and a code-less message.
+fn too_many_requests(retry_after_secs: i64) -> Response {
+    let body = serde_json::json!({"message": "Too many requests. Please try again later."});
+    let mut response = (StatusCode::TOO_MANY_REQUESTS, body.to_string()).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert("x-retry-after", HeaderValue::from(retry_after_secs));
+    response
+}
+
+async fn dispatch(State(api): State<AuthApi>, request: Request) -> Response {
+    let service = &api.service;
     let config = service.config().clone();
     let path = request.uri().path().to_string();
     let Some(rest) = path.strip_prefix(config.base_path.as_str()) else {
         return not_found();
     };
+    if api.limiter.enabled() {
+        let peer = request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|info| info.0.ip());
+        if let RateDecision::Limited { retry_after_secs } =
+            api.limiter.check(rest, request.headers(), peer).await
+        {
+            return too_many_requests(retry_after_secs);
+        }
+    }
     let Some((endpoint, param)) = route(request.method(), rest) else {
         return not_found();
     };
     let names = CookieNames::for_config(&config);
-    let req = match AuthRequest::read(request, param, endpoint.is_login(), names.clone()).await {
+    let mut req = match AuthRequest::read(request, param, endpoint.is_login(), names.clone()).await
+    {
         Ok(req) => req,
         Err(error) => return error.into_response(),
     };
@@ -218,21 +269,37 @@ async fn dispatch(State(service): State<Arc<AuthService>>, request: Request) -> 
     ) {
         return error.into_response();
     }
-    let reply = match handle(&service, endpoint, &req).await {
+    // The API-key plugin's before-hook (§8.6), on every endpoint when the header is present.
+    let presented = req
+        .headers
+        .get(API_KEY_HEADER)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .filter(|v| !v.is_empty());
+    if let Some(plain) = &presented {
+        match api.api_keys.caller(plain, &req.client).await {
+            Ok(caller) => req.api_key = Some(Box::new(caller)),
+            Err(error) => return error.into_response(),
+        }
+    }
+    let mut reply = match handle(&api, endpoint, &req).await {
         Ok(reply) => reply,
         Err(error) => Reply::error(error),
     };
+    if let Some(plain) = &presented {
+        reply = reply.without_session_cookie_for(plain);
+    }
     let reply = handlers::session::attach_cookie_cache(&service, reply).await;
     reply.into_response(&config, &names)
 }
 
 async fn handle(
-    service: &AuthService,
+    api: &AuthApi,
     endpoint: Endpoint,
     req: &AuthRequest,
 ) -> Result<Reply, crate::error::IamError> {
-    use handlers::{email, invitation, organization, session, sign, team, user};
+    use handlers::{apikey, email, invitation, organization, session, sign, team, user};
     use Endpoint::*;
+    let service = api.service.as_ref();
     match endpoint {
         Ok => Result::Ok(handlers::ok()),
         Error => Result::Ok(handlers::error_page(req)),
@@ -289,6 +356,12 @@ async fn handle(
         OrgListTeamMembers => team::list_team_members(service, req).await,
         OrgAddTeamMember => team::add_team_member(service, req).await,
         OrgRemoveTeamMember => team::remove_team_member(service, req).await,
+        // api-key plugin (better-auth-api.md §8.3)
+        ApiKeyCreate => apikey::create(service, &api.api_keys, req).await,
+        ApiKeyGet => apikey::get(service, &api.api_keys, req).await,
+        ApiKeyList => apikey::list(service, &api.api_keys, req).await,
+        ApiKeyUpdate => apikey::update(service, &api.api_keys, req).await,
+        ApiKeyDelete => apikey::delete(service, &api.api_keys, req).await,
     }
 }
 
@@ -313,6 +386,12 @@ mod tests {
             route(&Method::POST, "/get-session").map(|r| r.0),
             Some(Endpoint::GetSessionPost)
         );
+        assert_eq!(
+            route(&Method::POST, "/api-key/create").map(|r| r.0),
+            Some(Endpoint::ApiKeyCreate)
+        );
+        assert_eq!(route(&Method::GET, "/api-key/create"), None);
+        assert_eq!(route(&Method::POST, "/api-key/verify"), None, "server-only");
     }
 
     #[test]

@@ -181,6 +181,22 @@ impl Reply {
         self
     }
 
+    /// Drops a session cookie (and its `dont_remember` marker) carrying `token`: an `x-api-key`
+    /// caller's synthetic session, whose token is the plain key, is never sent as a cookie.
+    pub fn without_session_cookie_for(mut self, token: &str) -> Self {
+        let carried = self
+            .cookies
+            .iter()
+            .any(|c| matches!(c, CookieOut::Session { token: t, .. } if t == token));
+        if carried {
+            self.cookies.retain(|c| {
+                !matches!(c, CookieOut::Session { token: t, .. } if t == token)
+                    && *c != CookieOut::DontRemember
+            });
+        }
+        self
+    }
+
     /// The HTTP response: `Set-Cookie` per cookie in order, and for a session cookie the
     /// bearer plugin's `set-auth-token` (the decoded signed value) and its CORS exposure.
     pub fn into_response(self, config: &IamConfig, names: &CookieNames) -> Response {

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{ErrorCode, IamError};
 use crate::services::credentials::{self, CookieNames};
-use crate::services::ClientInfo;
+use crate::services::{ApiKeyCaller, ClientInfo};
 
 /// Largest request body read (auth bodies are small).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -27,6 +27,8 @@ pub struct AuthRequest {
     pub cookies: Vec<(String, String)>,
     pub names: CookieNames,
     pub client: ClientInfo,
+    /// The `x-api-key` caller, once the API-key hook validated the header (§8.6).
+    pub api_key: Option<Box<ApiKeyCaller>>,
 }
 
 impl std::fmt::Debug for AuthRequest {
@@ -74,6 +76,7 @@ impl AuthRequest {
             cookies,
             names,
             client,
+            api_key: None,
         })
     }
 
@@ -158,7 +161,7 @@ async fn read_body(headers: &HeaderMap, body: Body, form_allowed: bool) -> Resul
 
 /// The client's address (a single-value `x-forwarded-for`; a list is not trusted) and user
 /// agent, as better-auth records them.
-fn client_info(headers: &HeaderMap) -> ClientInfo {
+pub(crate) fn client_info(headers: &HeaderMap) -> ClientInfo {
     let ip_address = headers
         .get("x-forwarded-for")
         .and_then(|v| v.to_str().ok())

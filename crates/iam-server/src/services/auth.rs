@@ -504,7 +504,9 @@ impl AuthService {
         }))
     }
 
-    async fn ensure_active_organization(
+    /// The session's active organization, re-selected personal-first (and persisted) when it
+    /// is unset or no longer an active membership.
+    pub(crate) async fn ensure_active_organization(
         &self,
         session: Session,
         user: &User,

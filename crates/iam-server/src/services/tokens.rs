@@ -86,6 +86,16 @@ pub fn new_delete_token() -> Result<String, IamError> {
     random_string(DELETE_TOKEN_LEN, LOWER_ALPHANUMERIC)
 }
 
+/// Characters of an API key's random part (§8.1: `[A-Za-z]`).
+const LETTERS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+/// Length of an API key's random part (the plugin's `defaultKeyLength`).
+pub const API_KEY_LEN: usize = 64;
+
+/// A new API key's random part: 64 letters (the prefix is prepended by the caller).
+pub fn new_api_key_secret() -> Result<String, IamError> {
+    random_string(API_KEY_LEN, LETTERS)
+}
+
 fn mac(secret: &Secret, message: &[u8]) -> HmacSha256 {
     // HMAC takes keys of every length (long ones are hashed), so this never falls back; the
     // fallback only avoids a panic path.

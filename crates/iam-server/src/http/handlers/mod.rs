@@ -1,9 +1,10 @@
 //! The auth endpoints, one function each, grouped by topic: sign-up/in/out (`sign`), sessions
-//! (`session`), the user's account (`user`), email flows (`email`), and the organization plugin
-//! (`organization`, `invitation`, `team`). Each one validates its
+//! (`session`), the user's account (`user`), email flows (`email`), API keys (`apikey`) and the
+//! organization plugin (`organization`, `invitation`, `team`). Each one validates its
 //! input first (400), then checks the session (401), then calls `AuthService` and writes
 //! better-auth's answer. Shared helpers live here.
 
+pub mod apikey;
 pub mod email;
 pub mod invitation;
 pub mod organization;
@@ -36,11 +37,15 @@ pub(crate) fn dont_remember(service: &AuthService, req: &AuthRequest) -> bool {
     credentials::dont_remember(&req.cookies, &req.names, service.config().secret())
 }
 
-/// The caller's session and user, if the request has a valid unexpired one.
+/// The caller's session and user, if the request has a valid unexpired one (an `x-api-key`
+/// caller's synthetic session first, as the plugin's hook sets it).
 pub(crate) async fn optional_session(
     service: &AuthService,
     req: &AuthRequest,
 ) -> Result<Option<(Session, User)>, IamError> {
+    if let Some(api) = &req.api_key {
+        return Ok(Some((api.session.clone(), api.user.clone())));
+    }
     match request_token(service, req) {
         Some(token) => service.session_for_token(&token).await,
         None => Ok(None),

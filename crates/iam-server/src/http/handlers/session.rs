@@ -39,6 +39,16 @@ pub(crate) async fn get_session(
 }
 
 async fn get_session_inner(service: &AuthService, req: &AuthRequest) -> Result<Reply, IamError> {
+    // An `x-api-key` caller: the synthetic session itself, no refresh, no cookies (§8.6); its
+    // id is the key's.
+    if let Some(api) = &req.api_key {
+        let mut session = wire::session(&api.session);
+        session["id"] = json!(api.key.id);
+        return Ok(Reply::json(json!({
+            "session": session,
+            "user": wire::user(&api.user),
+        })));
+    }
     let Some(token) = request_token(service, req) else {
         return Ok(Reply::json(Value::Null));
     };

@@ -10,6 +10,7 @@
 
 import { createAuthClient } from "better-auth/client";
 import { organizationClient } from "better-auth/client/plugins";
+import { apiKeyClient } from "@better-auth/api-key/client";
 
 const origin = process.env.AUTH_ORIGIN;
 if (!origin) {
@@ -147,6 +148,28 @@ async function main() {
   // Unauthenticated calls surface better-auth's error.
   const unauth = await client.listSessions();
   check("list-sessions without a session is 401", unauth.error && unauth.error.status === 401 && unauth.error.code === "UNAUTHORIZED", unauth.error);
+
+  // ------------------------------------------------------------------------------------------
+  // API keys (better-auth-api.md §8) with the real apiKeyClient(): create, list, use with
+  // x-api-key on get-session, delete.
+  // ------------------------------------------------------------------------------------------
+  const keyClient = createAuthClient({ baseURL: origin, basePath: "/api/v1/auth", plugins: [apiKeyClient()] });
+  const keyOwner = await client.signIn.email({ email, password: "new-password-123" }, originHeader);
+  check("api-key: sign in again", keyOwner.data && keyOwner.data.token, keyOwner.error);
+  const ownerAuth = bearer(keyOwner.data?.token);
+  const createdKey = await keyClient.apiKey.create({ name: "ci-key", prefix: "ba_" }, ownerAuth);
+  check("api-key: create returns the plain key once", createdKey.data && typeof createdKey.data.key === "string" && createdKey.data.key.startsWith("ba_") && createdKey.data.key.length === 67, createdKey.error);
+  check("api-key: create returns the ApiKey object", createdKey.data && createdKey.data.name === "ci-key" && createdKey.data.start === createdKey.data.key.slice(0, 6) && createdKey.data.enabled === true && createdKey.data.createdAt instanceof Date, createdKey.data);
+  const listedKeys = await keyClient.apiKey.list({ fetchOptions: ownerAuth });
+  check("api-key: list", listedKeys.data && listedKeys.data.total === 1 && Array.isArray(listedKeys.data.apiKeys) && listedKeys.data.apiKeys[0].id === createdKey.data?.id && listedKeys.data.apiKeys[0].key === undefined, listedKeys.data || listedKeys.error);
+  const byKey = await client.getSession({ fetchOptions: { headers: { "x-api-key": createdKey.data?.key } } });
+  check("api-key: x-api-key on get-session", byKey.data && byKey.data.user.email === email && byKey.data.session.id === createdKey.data?.id, byKey.data || byKey.error);
+  const shortKey = await client.getSession({ fetchOptions: { headers: { "x-api-key": "too-short" } } });
+  check("api-key: a short key is 403 INVALID_API_KEY", shortKey.error && shortKey.error.status === 403 && shortKey.error.code === "INVALID_API_KEY", shortKey.error);
+  const deletedKey = await keyClient.apiKey.delete({ keyId: createdKey.data?.id }, ownerAuth);
+  check("api-key: delete", deletedKey.data && deletedKey.data.success === true, deletedKey.error);
+  const afterDelete = await client.getSession({ fetchOptions: { headers: { "x-api-key": createdKey.data?.key } } });
+  check("api-key: a deleted key is 401 INVALID_API_KEY", afterDelete.error && afterDelete.error.status === 401 && afterDelete.error.code === "INVALID_API_KEY", afterDelete.error);
 }
 
 
