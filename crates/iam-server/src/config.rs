@@ -10,9 +10,13 @@ use std::time::Duration;
 
 use crate::services::tokens::Secret;
 
+mod api_keys;
 mod organization;
+mod vars;
 
+pub use api_keys::API_KEY_VARIABLES;
 pub use organization::{OrganizationConfig, ORGANIZATION_VARIABLES};
+use vars::Vars;
 
 /// Why the IAM configuration was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -107,6 +111,8 @@ pub struct IamConfig {
     pub identifier_storage: IdentifierStorage,
     /// The organization plugin's limits and rules (`IAM_*`, see [`ORGANIZATION_VARIABLES`]).
     pub organization: OrganizationConfig,
+    /// The API-key plugin's options (`IAM_API_KEY_*`, see [`API_KEY_VARIABLES`]).
+    pub api_keys: crate::services::ApiKeySettings,
     /// The auth API's rate limiter (§6).
     pub rate_limit: RateLimitConfig,
 }
@@ -148,70 +154,32 @@ impl Default for RateLimitConfig {
 
 impl RateLimitConfig {
     /// Reads the `IAM_RATE_LIMIT_*` variables; on by default when `APP_ENV=prod`.
-    fn from_vars(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, IamConfigError> {
-        let var = |name: &str| {
-            get(name)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
-        let invalid = |var: &'static str, value: &str, expected: &str| IamConfigError::Invalid {
-            var,
-            value: value.chars().take(80).collect(),
-            expected: expected.to_string(),
-        };
+    fn from_vars(vars: Vars<'_>) -> Result<Self, IamConfigError> {
         // The runtime accepts `prod` and `production` for APP_ENV.
-        let production =
-            var("APP_ENV").is_some_and(|env| matches!(env.as_str(), "prod" | "production"));
-        let enabled = match var("IAM_RATE_LIMIT_ENABLED").map(|v| v.to_ascii_lowercase()) {
-            None => production,
-            Some(v) if matches!(v.as_str(), "true" | "1" | "on" | "yes") => true,
-            Some(v) if matches!(v.as_str(), "false" | "0" | "off" | "no") => false,
-            Some(v) => return Err(invalid("IAM_RATE_LIMIT_ENABLED", &v, "true or false")),
-        };
-        let storage = match var("IAM_RATE_LIMIT_STORAGE").as_deref() {
+        let production = vars
+            .get("APP_ENV")
+            .is_some_and(|env| matches!(env.as_str(), "prod" | "production"));
+        let enabled = vars.flag("IAM_RATE_LIMIT_ENABLED", production)?;
+        let storage = match vars.get("IAM_RATE_LIMIT_STORAGE").as_deref() {
             None | Some("memory") => RateLimitStorage::Memory,
             Some("database") => RateLimitStorage::Database,
             Some(other) => {
-                return Err(invalid(
+                return Err(Vars::invalid(
                     "IAM_RATE_LIMIT_STORAGE",
                     other,
                     "memory or database",
                 ))
             }
         };
-        let window = match var("IAM_RATE_LIMIT_WINDOW_SECS") {
-            None => Duration::from_secs(10),
-            Some(v) => match v.parse::<u64>() {
-                Ok(n) if (1..=86_400).contains(&n) => Duration::from_secs(n),
-                _ => {
-                    return Err(invalid(
-                        "IAM_RATE_LIMIT_WINDOW_SECS",
-                        &v,
-                        "a number of seconds from 1 to 86400",
-                    ))
-                }
-            },
-        };
-        let max = match var("IAM_RATE_LIMIT_MAX") {
-            None => 100,
-            Some(v) => match v.parse::<u32>() {
-                Ok(n) if (1..=1_000_000).contains(&n) => n,
-                _ => {
-                    return Err(invalid(
-                        "IAM_RATE_LIMIT_MAX",
-                        &v,
-                        "a number of requests from 1 to 1000000",
-                    ))
-                }
-            },
-        };
-        let ip_header = match var("IAM_RATE_LIMIT_IP_HEADER") {
+        let window = vars.secs("IAM_RATE_LIMIT_WINDOW_SECS", 10, 1..=86_400)?;
+        let max = vars.number("IAM_RATE_LIMIT_MAX", 100, 1..=1_000_000)?;
+        let ip_header = match vars.get("IAM_RATE_LIMIT_IP_HEADER") {
             None => "x-forwarded-for".to_string(),
             Some(v) if axum::http::HeaderName::from_bytes(v.as_bytes()).is_ok() => {
                 v.to_ascii_lowercase()
             }
             Some(v) => {
-                return Err(invalid(
+                return Err(Vars::invalid(
                     "IAM_RATE_LIMIT_IP_HEADER",
                     &v,
                     "an HTTP header name such as x-forwarded-for or x-real-ip",
@@ -266,6 +234,7 @@ impl IamConfig {
             delete_token_expires_in: Duration::from_secs(86_400),
             identifier_storage: IdentifierStorage::Hashed,
             organization: OrganizationConfig::default(),
+            api_keys: crate::services::ApiKeySettings::default(),
             rate_limit: RateLimitConfig::default(),
         }
     }
@@ -336,32 +305,11 @@ impl IamConfig {
             }
         }
 
-        let secs =
-            |name: &'static str, default: u64, min: u64| -> Result<Duration, IamConfigError> {
-                match var(name) {
-                    None => Ok(Duration::from_secs(default)),
-                    Some(v) => match v.parse::<u64>() {
-                        Ok(n) if n >= min && n <= 10 * 365 * 86_400 => Ok(Duration::from_secs(n)),
-                        _ => Err(IamConfigError::Invalid {
-                            var: name,
-                            value: v.chars().take(80).collect(),
-                            expected: format!("a number of seconds from {min} to 315360000"),
-                        }),
-                    },
-                }
-            };
-        let flag = |name: &'static str, default: bool| -> Result<bool, IamConfigError> {
-            match var(name).map(|v| v.to_ascii_lowercase()).as_deref() {
-                None => Ok(default),
-                Some("true" | "1" | "on" | "yes") => Ok(true),
-                Some("false" | "0" | "off" | "no") => Ok(false),
-                Some(other) => Err(IamConfigError::Invalid {
-                    var: name,
-                    value: other.chars().take(80).collect(),
-                    expected: "true or false".into(),
-                }),
-            }
+        let vars = Vars::new(get);
+        let secs = |name: &'static str, default: u64, min: u64| {
+            vars.secs(name, default, min..=10 * 365 * 86_400)
         };
+        let flag = |name: &'static str, default: bool| vars.flag(name, default);
 
         let session_expires_in = secs("IAM_SESSION_EXPIRES_IN_SECS", 30 * 86_400, 60)?;
         let session_update_age = secs("IAM_SESSION_UPDATE_AGE_SECS", 86_400, 0)?;
@@ -446,8 +394,9 @@ impl IamConfig {
             delete_user_enabled: flag("IAM_DELETE_USER_ENABLED", true)?,
             delete_token_expires_in: Duration::from_secs(86_400),
             identifier_storage,
-            organization: OrganizationConfig::from_vars(&var)?,
-            rate_limit: RateLimitConfig::from_vars(get)?,
+            organization: OrganizationConfig::from_vars(vars)?,
+            api_keys: api_keys::api_key_settings(vars)?,
+            rate_limit: RateLimitConfig::from_vars(vars)?,
         })
     }
 

@@ -21,8 +21,8 @@ use crate::config::IamConfig;
 use crate::http::{self, AuthRoutes};
 use crate::repos::{AccountRepo, ApiKeyRepo, MemberRepo, RateLimitRepo, VerificationRepo};
 use crate::services::{
-    ApiKeyService, ApiKeySettings, AuthContextResolver, AuthRepos, AuthService, IamCleanup,
-    PasswordHasher, RateLimiter,
+    ApiKeyService, AuthContextResolver, AuthRepos, AuthService, IamCleanup, PasswordHasher,
+    RateLimiter,
 };
 
 /// The cleanup job's first run after start, and its period.
@@ -72,7 +72,7 @@ pub fn layer() -> Layer {
             let api_keys = Arc::new(ApiKeyService::new(
                 clock.clone(),
                 config.clone(),
-                ApiKeySettings::default(),
+                config.api_keys.clone(),
                 api_key_repo.clone(),
                 repos.users.clone(),
                 repos.orgs.clone(),

@@ -315,3 +315,15 @@ proptest! {
 }
 
 static SERVERS: std::sync::LazyLock<(Runtime, Vec<Target>)> = std::sync::LazyLock::new(serve);
+
+/// The fuzzed routes are real: each one is in the auth API's route table.
+#[test]
+fn every_fuzzed_route_exists() {
+    for (method, path) in ROUTES {
+        let method = axum::http::Method::from_bytes(method.as_bytes()).expect("method");
+        assert!(
+            iam_server::http::route(&method, path).is_some(),
+            "{method} {path} is not routed"
+        );
+    }
+}

@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use super::vars::Vars;
 use super::IamConfigError;
 
 /// The organization plugin's variables `(name, default, meaning)`, listed like
@@ -64,38 +65,18 @@ impl Default for OrganizationConfig {
 const MAX_COUNT: u32 = 1_000_000;
 
 impl OrganizationConfig {
-    /// Reads the variables (`var` returns a trimmed, non-blank value).
-    pub fn from_vars(var: &dyn Fn(&str) -> Option<String>) -> Result<Self, IamConfigError> {
+    /// Reads the variables.
+    pub fn from_vars(vars: Vars<'_>) -> Result<Self, IamConfigError> {
         let defaults = Self::default();
-        let invalid = |name: &'static str, value: &str, expected: &str| IamConfigError::Invalid {
-            var: name,
-            value: value.chars().take(120).collect(),
-            expected: expected.to_string(),
-        };
-        let count = |name: &'static str, default: u32| -> Result<u32, IamConfigError> {
-            match var(name) {
-                None => Ok(default),
-                Some(v) => match v.parse::<u32>() {
-                    Ok(n) if (1..=MAX_COUNT).contains(&n) => Ok(n),
-                    _ => Err(invalid(name, &v, "a whole number from 1 to 1000000")),
-                },
-            }
-        };
-        let flag = |name: &'static str, default: bool| -> Result<bool, IamConfigError> {
-            match var(name).map(|v| v.to_ascii_lowercase()).as_deref() {
-                None => Ok(default),
-                Some("true" | "1" | "on" | "yes") => Ok(true),
-                Some("false" | "0" | "off" | "no") => Ok(false),
-                Some(other) => Err(invalid(name, other, "true or false")),
-            }
-        };
-        let team_member_limit = match var("IAM_TEAM_MEMBER_LIMIT") {
+        let count = |name: &'static str, default: u32| vars.number(name, default, 1..=MAX_COUNT);
+        let flag = |name: &'static str, default: bool| vars.flag(name, default);
+        let team_member_limit = match vars.get("IAM_TEAM_MEMBER_LIMIT") {
             None => None,
             Some(v) if v.eq_ignore_ascii_case("unlimited") => None,
             Some(v) => match v.parse::<u32>() {
                 Ok(n) if (1..=MAX_COUNT).contains(&n) => Some(n),
                 _ => {
-                    return Err(invalid(
+                    return Err(Vars::invalid(
                         "IAM_TEAM_MEMBER_LIMIT",
                         &v,
                         "a whole number from 1 to 1000000, or `unlimited`",
@@ -103,27 +84,19 @@ impl OrganizationConfig {
                 }
             },
         };
-        let invitation_expires_in = match var("IAM_INVITATION_EXPIRES_IN_SECS") {
-            None => defaults.invitation_expires_in,
-            Some(v) => match v.parse::<u64>() {
-                Ok(n) if (60..=365 * 86_400).contains(&n) => Duration::from_secs(n),
-                _ => {
-                    return Err(invalid(
-                        "IAM_INVITATION_EXPIRES_IN_SECS",
-                        &v,
-                        "a number of seconds from 60 to 31536000",
-                    ))
-                }
-            },
-        };
-        let invitation_url = match var("IAM_INVITATION_URL") {
+        let invitation_expires_in = vars.secs(
+            "IAM_INVITATION_EXPIRES_IN_SECS",
+            defaults.invitation_expires_in.as_secs(),
+            60..=365 * 86_400,
+        )?;
+        let invitation_url = match vars.get("IAM_INVITATION_URL") {
             None => None,
             Some(v) => match url::Url::parse(&v) {
                 Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
                     Some(v.trim_end_matches('/').to_string())
                 }
                 _ => {
-                    return Err(invalid(
+                    return Err(Vars::invalid(
                         "IAM_INVITATION_URL",
                         &v,
                         "an http(s) URL such as https://app.example.com/accept-invitation",
@@ -166,7 +139,8 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        OrganizationConfig::from_vars(&|name| map.get(name).cloned())
+        let get = |name: &str| map.get(name).cloned();
+        OrganizationConfig::from_vars(Vars::new(&get))
     }
 
     #[test]

@@ -288,7 +288,7 @@ async fn dispatch(State(api): State<AuthApi>, request: Request) -> Response {
     if let Some(plain) = &presented {
         reply = reply.without_session_cookie_for(plain);
     }
-    let reply = handlers::session::attach_cookie_cache(&service, reply).await;
+    let reply = handlers::session::attach_cookie_cache(service, reply).await;
     reply.into_response(&config, &names)
 }
 

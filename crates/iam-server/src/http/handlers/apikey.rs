@@ -152,7 +152,7 @@ pub(crate) async fn list(
                 let names: Vec<&str> = SORTABLE_FIELDS.iter().map(|(n, _)| *n).collect();
                 f.invalid(
                     "sortBy",
-                    &format!("Invalid input: expected one of {}", names.join(", ")),
+                    format!("Invalid input: expected one of {}", names.join(", ")),
                 );
                 None
             }
