@@ -7,6 +7,7 @@ pub mod config;
 pub mod entities;
 pub mod error;
 pub mod http;
+pub mod js;
 mod layer;
 pub mod migrations;
 pub mod repos;

@@ -309,11 +309,6 @@ pub fn is_valid_email(value: &str) -> bool {
         })
 }
 
-/// JavaScript's `string.length`: UTF-16 code units (how better-auth counts password length).
-pub fn js_length(text: &str) -> usize {
-    text.encode_utf16().count()
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -371,6 +366,5 @@ mod tests {
         let mut f = Fields::body(&array);
         let _ = f.optional_string("x");
         assert!(f.finish().is_err());
-        assert_eq!(js_length("a😀"), 3);
     }
 }

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::config::{origin_of, IamConfig};
 use crate::error::{ErrorCode, IamError};
+use crate::js::truthy;
 
 /// The trusted origins: the public URL's origin and the configured list (may hold `*`).
 pub fn trusted_origins(config: &IamConfig) -> Vec<String> {
@@ -203,17 +204,6 @@ pub fn check_callback(callback: Option<&str>, config: &IamConfig) -> Result<(), 
             Err(IamError::forbidden(ErrorCode::InvalidCallbackUrl))
         }
         _ => Ok(()),
-    }
-}
-
-/// JavaScript truthiness of a JSON value (what `body?.callbackURL && …` tests).
-fn truthy(value: &Value) -> bool {
-    match value {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0 && !f.is_nan()),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(_) | Value::Object(_) => true,
     }
 }
 

@@ -30,6 +30,7 @@ use crate::entities::{
     DEFAULT_RATE_LIMIT_TIME_WINDOW_MS,
 };
 use crate::error::{ErrorCode, IamError};
+use crate::js::truthy;
 use crate::repos::{ApiKeyListQuery, ApiKeyRepo, MemberRepo};
 use crate::services::auth::ClientInfo;
 use crate::services::tokens;
@@ -168,17 +169,6 @@ fn api(status: StatusCode, code: ErrorCode) -> IamError {
 
 fn not_found() -> IamError {
     api(StatusCode::NOT_FOUND, ErrorCode::KeyNotFound)
-}
-
-/// JavaScript truthiness of a JSON value (`if (metadata)`).
-fn truthy(value: &Value) -> bool {
-    match value {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0 && !f.is_nan()),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(_) | Value::Object(_) => true,
-    }
 }
 
 impl ApiKeyService {
@@ -784,15 +774,5 @@ mod tests {
             &json!({"files": ["read"], "billing": ["read"]})
         ));
         assert!(!grants(&granted, &json!("files")));
-    }
-
-    #[test]
-    fn truthiness_follows_javascript() {
-        for falsy in [json!(null), json!(false), json!(0), json!("")] {
-            assert!(!truthy(&falsy), "{falsy}");
-        }
-        for t in [json!({}), json!([]), json!("x"), json!(1), json!(true)] {
-            assert!(truthy(&t), "{t}");
-        }
     }
 }

@@ -17,7 +17,6 @@ use axum::http::StatusCode;
 use serde_json::json;
 use shared_server::entities::{Session, User};
 
-use super::fields::js_length;
 use super::reply::Reply;
 use super::request::AuthRequest;
 use crate::config::IamConfig;
@@ -64,7 +63,7 @@ pub(crate) async fn require_session(
 
 /// A new password's length: 400 `PASSWORD_TOO_SHORT` / `PASSWORD_TOO_LONG` (UTF-16 units).
 pub(crate) fn check_new_password(config: &IamConfig, password: &str) -> Result<(), IamError> {
-    let length = js_length(password);
+    let length = crate::js::length(password);
     if length < config.min_password_length {
         return Err(IamError::bad_request(ErrorCode::PasswordTooShort));
     }
@@ -76,7 +75,7 @@ pub(crate) fn check_password_not_too_long(
     config: &IamConfig,
     password: &str,
 ) -> Result<(), IamError> {
-    if js_length(password) > config.max_password_length {
+    if crate::js::length(password) > config.max_password_length {
         return Err(IamError::bad_request(ErrorCode::PasswordTooLong));
     }
     Ok(())

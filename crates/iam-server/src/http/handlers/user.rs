@@ -16,6 +16,7 @@ use crate::http::origin;
 use crate::http::reply::Reply;
 use crate::http::request::AuthRequest;
 use crate::http::wire;
+use crate::js::truthy;
 use crate::services::AuthService;
 
 /// User fields that exist but are not input (`FIELD_NOT_ALLOWED` when set to a truthy value).
@@ -218,14 +219,4 @@ pub(crate) async fn list_accounts(
     Ok(Reply::json(Value::Array(
         accounts.iter().map(wire::account).collect(),
     )))
-}
-
-fn truthy(value: &Value) -> bool {
-    match value {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        Value::String(s) => !s.is_empty(),
-        _ => true,
-    }
 }
