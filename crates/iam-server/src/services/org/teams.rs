@@ -430,6 +430,25 @@ impl OrganizationService {
             .await?)
     }
 
+    /// The active organization member `user_id` names, read inside the caller's transaction:
+    /// 400 `USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION` for a malformed id or a non-member.
+    async fn member_user_in(
+        &self,
+        conn: &mut Conn<'_>,
+        org: &OrganizationId,
+        user_id: &str,
+    ) -> Result<UserId, IamError> {
+        let user: Option<UserId> = parse_id(user_id);
+        let target = match &user {
+            Some(user) => self.membership_in(conn, org, user).await?,
+            None => None,
+        };
+        match (user, target) {
+            (Some(user), Some(_)) => Ok(user),
+            _ => Err(bad(ErrorCode::UserIsNotAMemberOfTheOrganization)),
+        }
+    }
+
     /// add-team-member (needs `member:update`): idempotent; the user must be an organization
     /// member.
     pub async fn add_team_member(
@@ -452,14 +471,7 @@ impl OrganizationService {
         let mut tx = self.db.begin().await?;
         let conn = &mut tx.conn();
         self.lock_organization_in(conn, &org).await?;
-        let user: Option<UserId> = parse_id(user_id);
-        let target = match &user {
-            Some(user) => self.membership_in(conn, &org, user).await?,
-            None => None,
-        };
-        let (Some(user), Some(_)) = (user, target) else {
-            return Err(bad(ErrorCode::UserIsNotAMemberOfTheOrganization));
-        };
+        let user = self.member_user_in(conn, &org, user_id).await?;
         let team = self
             .team_in(conn, &org, team_id)
             .await?
@@ -519,14 +531,7 @@ impl OrganizationService {
         let mut tx = self.db.begin().await?;
         let conn = &mut tx.conn();
         self.lock_organization_in(conn, &org).await?;
-        let user: Option<UserId> = parse_id(user_id);
-        let target = match &user {
-            Some(user) => self.membership_in(conn, &org, user).await?,
-            None => None,
-        };
-        let (Some(user), Some(_)) = (user, target) else {
-            return Err(bad(ErrorCode::UserIsNotAMemberOfTheOrganization));
-        };
+        let user = self.member_user_in(conn, &org, user_id).await?;
         let team: TeamId = self
             .team_in(conn, &org, team_id)
             .await?
