@@ -180,20 +180,26 @@ fn target_dir() -> PathBuf {
 }
 
 /// Builds the release server binary, the `bench_target` example and iam-server's
-/// `password_hash_rate` example.
+/// `password_hash_rate` example. One cargo invocation on purpose: the dependencies are built
+/// once, with the features the server uses (a separate `-p iam-server` build would resolve other
+/// features and compile much of the tree a second time).
 fn build(progress: &Progress) -> Result<()> {
     let mut cargo = process::cargo();
-    cargo.args(["build", "--release", "-p", "runtime-server"]);
+    cargo.args([
+        "build",
+        "--release",
+        "-p",
+        "runtime-server",
+        "-p",
+        "iam-server",
+    ]);
     cargo.args(["--bin", "runtime-server", "--example", "bench_target"]);
+    cargo.args(["--example", "password_hash_rate"]);
     cargo_build(
         cargo,
-        "the server (the first release build takes a while)",
+        "the server and the examples (the first release build takes a while)",
         progress,
-    )?;
-    let mut cargo = process::cargo();
-    cargo.args(["build", "--release", "-p", "iam-server"]);
-    cargo.args(["--example", "password_hash_rate"]);
-    cargo_build(cargo, "the Argon2id hash-rate example", progress)
+    )
 }
 
 fn cargo_build(mut cargo: std::process::Command, what: &str, progress: &Progress) -> Result<()> {

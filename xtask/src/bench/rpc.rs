@@ -270,13 +270,16 @@ impl RpcReport {
                 Some(self.ratio(&t.series)),
             );
         }
-        if let (Some(http), Some(ws)) = (
-            self.find(|t| *t == Transport::HttpNdjson),
-            self.find(|t| *t == Transport::WebSocket(1)),
-        ) {
+        if let Some(ws) = self.find(|t| *t == Transport::WebSocket(1)) {
+            let over = |transport: Transport| {
+                self.find(|t| *t == transport)
+                    .map_or(f64::NAN, |http| paired_ratio(&ws.series, &http.series))
+            };
             out += &format!(
-                "WebSocket x1 over HTTP NDJSON calls/s: {:.2}x (paired rounds)\n",
-                paired_ratio(&ws.series, &http.series)
+                "WebSocket x1 calls/s over HTTP POST calls/s (same connections, paired rounds): \
+                 {:.2}x JSON, {:.2}x NDJSON\n",
+                over(Transport::HttpJson),
+                over(Transport::HttpNdjson)
             );
         }
         out

@@ -228,6 +228,69 @@ impl Calls {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::TcpListener;
+
+    /// A WebSocket RPC server for `connections` connections: answers every Request at once with
+    /// its Exit (a failure for id 2), and puts a Pong line in front of every third reply's frame.
+    fn serve_rpc(connections: usize) -> Target {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        std::thread::spawn(move || {
+            for stream in listener.incoming().take(connections) {
+                let stream = stream.expect("accept");
+                std::thread::spawn(move || {
+                    let mut socket = tungstenite::accept(stream).expect("upgrade");
+                    for replies in 1.. {
+                        let text = match socket.read() {
+                            Ok(Message::Text(text)) => text.as_str().to_owned(),
+                            Ok(Message::Close(_)) | Err(_) => return,
+                            Ok(_) => continue,
+                        };
+                        let id = text
+                            .split("\"id\":\"")
+                            .nth(1)
+                            .and_then(|rest| rest.split('"').next())
+                            .expect("a Request with an id")
+                            .to_owned();
+                        let exit = if id == "2" {
+                            r#"{"_tag":"Failure","cause":{"_tag":"Die","defect":"x"}}"#
+                        } else {
+                            r#"{"_tag":"Success","value":{"status":"ok"}}"#
+                        };
+                        let mut frame = String::new();
+                        if replies % 3 == 0 {
+                            frame.push_str("{\"_tag\":\"Pong\"}\n");
+                        }
+                        frame += &format!(
+                            "{{\"_tag\":\"Exit\",\"requestId\":\"{id}\",\"exit\":{exit}}}\n"
+                        );
+                        if socket.send(Message::text(frame)).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        Target::parse(&url).expect("target")
+    }
+
+    #[test]
+    fn pipelined_calls_are_counted_per_exit() {
+        let spec = WsSpec {
+            target: serve_rpc(2),
+            path: "/rpc".into(),
+            tag: "getHealth".into(),
+            success: SUCCESS.into(),
+            connections: 2,
+            in_flight: 4,
+            duration: Duration::from_millis(300),
+        };
+        let result = run(&spec).expect("run");
+        // Id 2 fails on each connection; everything else succeeds, nothing is left behind.
+        assert_eq!(result.errors, 2);
+        assert!(result.ok > 2 * 4, "only {} calls succeeded", result.ok);
+        assert!(result.percentile_ms(99.0) > 0.0);
+    }
 
     const SUCCESS: &str = r#""exit":{"_tag":"Success","value":{"status":"ok"}}"#;
 
