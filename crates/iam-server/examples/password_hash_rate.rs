@@ -108,3 +108,31 @@ async fn run_tasks(
     }
     Ok(total)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|a| a.to_string()).collect()
+    }
+
+    #[test]
+    fn flags_take_whole_numbers() {
+        assert_eq!(
+            parse(&args(&["--concurrency", "2", "--secs", "5"])),
+            Ok((Duration::from_secs(5), 2))
+        );
+        assert_eq!(parse(&[]), Ok((Duration::from_secs(3), 1)));
+        assert!(parse(&args(&["--secs", "0"])).is_err());
+        assert!(parse(&args(&["--secs"])).is_err());
+        assert!(parse(&args(&["--fast", "1"])).is_err());
+    }
+
+    #[tokio::test]
+    async fn every_task_hashes_at_least_once() {
+        let hasher = PasswordHasher::new();
+        let hashes = run_tasks(&hasher, 2, Instant::now()).await.expect("hashed");
+        assert_eq!(hashes, 2);
+    }
+}
