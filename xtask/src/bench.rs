@@ -5,20 +5,31 @@
 //! 2. its resident memory idle and under load, and that SIGTERM ends it with exit 0;
 //! 3. requests/s and p50/p99 latency of `GET /v1/health` and a small JSON route through the full
 //!    middleware stack versus the same handlers on a bare axum router in the same process
-//!    (`examples/bench_target.rs`), in interleaved rounds, reported as ratios.
+//!    (`examples/bench_target.rs`), in interleaved rounds, reported as ratios;
+//! 4. RPC calls/s and p50/p99 per call of the shared group's `getHealth` on `serve` (issue 6):
+//!    `POST /v1/shared/rpc` with JSON and with NDJSON, and WebSocket/NDJSON with one call and with
+//!    `--in-flight` pipelined calls per connection, each against `GET /v1/health` of the same server
+//!    in interleaved rounds ([`rpc`]);
+//! 5. the auth API on `serve` (issue 5): get-session with a valid cookie against `GET /v1/health`,
+//!    and sign-in at 2 connections against raw Argon2id hashes/s of the same parameters
+//!    (iam-server's `examples/password_hash_rate.rs`) ([`auth`]).
 //!
-//! It prints a table and writes every number to `target/bench/http.json`. Targets are reported,
-//! not asserted. The load generator is xtask's own (std threads, keep-alive HTTP/1.1); it shares
+//! It prints a table and writes every number to `target/bench/http.json` (phases 1-3),
+//! `target/bench/rpc.json` and `target/bench/auth.json`. Targets are reported, not asserted. The load generator is xtask's own (std threads, keep-alive HTTP/1.1); it shares
 //! the machine's cores with the server, so it runs optimized (a debug xtask re-runs itself in
 //! release) and every comparison is a ratio against a baseline measured in the same run.
 
+mod auth;
 mod child;
 mod http;
 mod json;
 mod load;
 mod report;
+mod rounds;
+mod rpc;
 mod serve;
 mod stack;
+mod ws;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -40,6 +51,8 @@ pub struct Settings {
     pub warm_up: Duration,
     pub start_runs: usize,
     pub memory_load: Duration,
+    /// WebSocket RPC calls each connection keeps in flight in the pipelined run.
+    pub in_flight: usize,
     pub quick: bool,
 }
 
@@ -52,6 +65,7 @@ impl Settings {
             warm_up: Duration::from_millis(500),
             start_runs: 5,
             memory_load: Duration::from_secs(6),
+            in_flight: 8,
             quick: false,
         }
     }
@@ -68,8 +82,8 @@ impl Settings {
         }
     }
 
-    /// `[--quick] [--duration-secs N] [--connections N] [--rounds N]`; explicit numbers win over
-    /// `--quick`.
+    /// `[--quick] [--duration-secs N] [--connections N] [--rounds N] [--in-flight N]`; explicit
+    /// numbers win over `--quick`.
     fn parse(args: &[String]) -> Result<Self> {
         let mut settings = if args.iter().any(|a| a == "--quick") {
             Self::quick()
@@ -87,6 +101,7 @@ impl Settings {
                 }
                 "--connections" => settings.connections = number(arg, args.next())?,
                 "--rounds" => settings.rounds = number(arg, args.next())?,
+                "--in-flight" => settings.in_flight = number(arg, args.next())?,
                 other => return Err(Error::usage(format!("`bench` does not take `{other}`"))),
             }
         }
@@ -129,10 +144,18 @@ pub fn run(args: &[String]) -> Result<ExitCode> {
     build(&progress)?;
     let results = measure(&release, &out_dir, settings, &progress).map_err(Error::new)?;
     println!("\n{}", results.table());
-    let path = out_dir.join("http.json");
-    std::fs::write(&path, results.json().render())
-        .map_err(|error| Error::new(format!("bench: cannot write {}: {error}", path.display())))?;
-    progress.say(&format!("wrote {}", path.display()));
+    let quick = results.settings.quick;
+    for (name, json) in [
+        ("http.json", results.json()),
+        ("rpc.json", results.rpc.json(results.nproc, quick)),
+        ("auth.json", results.auth.json(results.nproc, quick)),
+    ] {
+        let path = out_dir.join(name);
+        std::fs::write(&path, json.render()).map_err(|error| {
+            Error::new(format!("bench: cannot write {}: {error}", path.display()))
+        })?;
+        progress.say(&format!("wrote {}", path.display()));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -156,14 +179,25 @@ fn target_dir() -> PathBuf {
         .unwrap_or_else(|| root.join("target"))
 }
 
-/// Builds the release server binary and the `bench_target` example.
+/// Builds the release server binary, the `bench_target` example and iam-server's
+/// `password_hash_rate` example. One cargo invocation on purpose: the dependencies are built
+/// once, with the features the server uses (a separate `-p iam-server` build would resolve other
+/// features and compile much of the tree a second time).
 fn build(progress: &Progress) -> Result<()> {
     let mut cargo = process::cargo();
-    cargo.args(["build", "--release", "-p", "runtime-server"]);
+    cargo.args([
+        "build",
+        "--release",
+        "-p",
+        "runtime-server",
+        "-p",
+        "iam-server",
+    ]);
     cargo.args(["--bin", "runtime-server", "--example", "bench_target"]);
+    cargo.args(["--example", "password_hash_rate"]);
     cargo_build(
         cargo,
-        "the server (the first release build takes a while)",
+        "the server and the examples (the first release build takes a while)",
         progress,
     )
 }
@@ -183,7 +217,7 @@ fn cargo_build(mut cargo: std::process::Command, what: &str, progress: &Progress
     Ok(())
 }
 
-/// The three phases, in order: start-up, memory, stack comparison.
+/// The phases, in order: start-up, memory, stack comparison, RPC, auth.
 fn measure(
     release: &Path,
     out_dir: &Path,
@@ -214,10 +248,35 @@ fn measure(
     ));
     let target = release.join("examples").join("bench_target");
     let stack = stack::measure(&target, &logs, &settings, progress)?;
+
+    // RPC and auth share one serve process on a fresh SQLite data dir. The auth API's rate limiter
+    // is off in dev mode (how the bench runs it); it is switched off explicitly all the same, as
+    // the sign-in loop would otherwise measure 429s if that default ever changed.
+    let data = ScratchDir::create("api")?;
+    let (server, api, _) =
+        serve.launch_with(&data.0, "api", &[("IAM_RATE_LIMIT_ENABLED", "false")])?;
+    progress.say(&format!(
+        "rpc + auth: runtime-server serve at {} (pid {})",
+        api.base_url,
+        server.pid()
+    ));
+    let rpc = rpc::measure(&api, &settings, progress)?;
+    let hash_rate = release.join("examples").join("password_hash_rate");
+    let auth = auth::measure(
+        &auth::AuthTargets {
+            server: &api,
+            hash_rate: &hash_rate,
+        },
+        &settings,
+        progress,
+    )?;
+    server.terminate(serve::EXIT_WITHIN)?;
     Ok(Results {
         nproc: std::thread::available_parallelism().map_or(1, |n| n.get()),
         settings,
         stack,
+        rpc,
+        auth,
         cold: cold_starts,
         warm: warm_starts,
         memory,
@@ -235,9 +294,19 @@ mod tests {
 
     #[test]
     fn explicit_numbers_win_over_quick() {
-        let settings = parse(&["--connections", "8", "--quick", "--duration-secs", "2"]).unwrap();
+        let settings = parse(&[
+            "--connections",
+            "8",
+            "--quick",
+            "--duration-secs",
+            "2",
+            "--in-flight",
+            "4",
+        ])
+        .unwrap();
         assert!(settings.quick);
         assert_eq!(settings.connections, 8);
+        assert_eq!(settings.in_flight, 4);
         assert_eq!(settings.duration, Duration::from_secs(2));
         assert_eq!(settings.rounds, Settings::quick().rounds);
     }
@@ -246,6 +315,7 @@ mod tests {
     fn bad_flags_are_usage_errors() {
         assert_eq!(parse(&["--connections"]).unwrap_err().code, 2);
         assert_eq!(parse(&["--rounds", "0"]).unwrap_err().code, 2);
+        assert_eq!(parse(&["--in-flight", "x"]).unwrap_err().code, 2);
         assert_eq!(parse(&["--fast"]).unwrap_err().code, 2);
     }
 }

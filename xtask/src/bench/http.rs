@@ -1,5 +1,5 @@
 //! A minimal keep-alive HTTP/1.1 client over `std::net::TcpStream`, just enough to drive load at
-//! the server: `GET` requests, status line, headers, `Content-Length` or chunked bodies.
+//! the server: `GET` and `POST` requests, status line, headers, `Content-Length` or chunked bodies.
 //!
 //! It exists because xtask is std-only. Buffers are reused between requests so the client costs
 //! the same, and little, for every target it measures.
@@ -41,11 +41,37 @@ impl Target {
 
     /// The bytes of a keep-alive `GET path` request to this target.
     pub fn get_request(&self, path: &str) -> Vec<u8> {
-        format!(
-            "GET {path} HTTP/1.1\r\nHost: {}\r\nUser-Agent: xtask-bench\r\nAccept: */*\r\n\r\n",
+        self.request("GET", path, &[], None)
+    }
+
+    /// The bytes of a keep-alive request with extra `headers` and, when given, a body with its
+    /// content type (`Content-Length` framing).
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<(&str, &[u8])>,
+    ) -> Vec<u8> {
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nUser-Agent: xtask-bench\r\nAccept: */*\r\n",
             self.authority
-        )
-        .into_bytes()
+        );
+        for (name, value) in headers {
+            head += &format!("{name}: {value}\r\n");
+        }
+        if let Some((content_type, body)) = body {
+            head += &format!(
+                "Content-Type: {content_type}\r\nContent-Length: {}\r\n",
+                body.len()
+            );
+        }
+        head += "\r\n";
+        let mut bytes = head.into_bytes();
+        if let Some((_, body)) = body {
+            bytes.extend_from_slice(body);
+        }
+        bytes
     }
 }
 
@@ -90,12 +116,22 @@ impl Connection {
 
     /// The value of the first header called `name` (case-insensitive) of the last response.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.head.split("\r\n").skip(1).find_map(|line| {
-            let (key, value) = line.split_once(':')?;
-            key.trim()
-                .eq_ignore_ascii_case(name)
-                .then_some(value.trim())
-        })
+        self.headers(name).first().copied()
+    }
+
+    /// The values of every header called `name` (case-insensitive) of the last response, in
+    /// order (`Set-Cookie` comes once per cookie).
+    pub fn headers(&self, name: &str) -> Vec<&str> {
+        self.head
+            .split("\r\n")
+            .skip(1)
+            .filter_map(|line| {
+                let (key, value) = line.split_once(':')?;
+                key.trim()
+                    .eq_ignore_ascii_case(name)
+                    .then_some(value.trim())
+            })
+            .collect()
     }
 
     fn read_response(&mut self) -> io::Result<u16> {
@@ -265,6 +301,38 @@ mod tests {
         assert_eq!(connection.body(), b"abcde");
         assert_eq!(connection.send(&request).expect("third"), 204);
         assert!(connection.body().is_empty());
+    }
+
+    #[test]
+    fn posts_carry_headers_and_a_framed_body() {
+        let target = Target::parse("http://127.0.0.1:8080").expect("valid");
+        let request = target.request(
+            "POST",
+            "/rpc",
+            &[("Origin", "http://127.0.0.1:8080")],
+            Some(("application/json", b"{}")),
+        );
+        assert_eq!(
+            String::from_utf8(request).expect("ascii"),
+            "POST /rpc HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: xtask-bench\r\n\
+             Accept: */*\r\nOrigin: http://127.0.0.1:8080\r\nContent-Type: application/json\r\n\
+             Content-Length: 2\r\n\r\n{}"
+        );
+    }
+
+    #[test]
+    fn repeated_headers_are_all_readable() {
+        let target = serve_once(&[
+            "HTTP/1.1 200 OK\r\nSet-Cookie: a=1; Path=/\r\nset-cookie: b=2\r\nContent-Length: 0\r\n\r\n",
+        ]);
+        let mut connection = Connection::open(&target, Duration::from_secs(5)).expect("open");
+        assert_eq!(
+            connection.send(&target.get_request("/")).expect("sent"),
+            200
+        );
+        let cookies = connection.headers("set-cookie");
+        assert_eq!(cookies, ["a=1; Path=/", "b=2"]);
+        assert_eq!(connection.header("Set-Cookie"), Some("a=1; Path=/"));
     }
 
     #[test]

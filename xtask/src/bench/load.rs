@@ -1,5 +1,7 @@
 //! The load generator: one thread per keep-alive connection, all released at once, each sending
-//! `GET` requests back to back for a fixed duration and timing every one of them.
+//! prepared requests (`GET`, or `POST` with a body) back to back for a fixed duration and timing
+//! every one of them. An answer counts only if it is a 200 (and, where asked, its body holds an
+//! expected piece: RPC errors and "no session" are 200s too).
 //!
 //! Closed-loop on purpose (a connection sends its next request when the previous answer is in), so
 //! requests/s and latency describe the same run. Connection set-up happens before the clock starts.
@@ -15,10 +17,32 @@ const IO_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone)]
 pub struct LoadSpec {
     pub target: Target,
-    /// Requests cycle through these paths (one path is the usual case).
-    pub paths: Vec<String>,
+    /// Each connection cycles through these prepared requests (one is the usual case); see
+    /// [`Target::request`].
+    pub requests: Vec<Vec<u8>>,
+    /// When set, a 200 whose body does not contain these bytes counts as an error.
+    pub expect_body: Option<Vec<u8>>,
     pub connections: usize,
     pub duration: Duration,
+}
+
+impl LoadSpec {
+    /// `GET` requests cycling through `paths`, any 200 counts.
+    pub fn get(target: &Target, paths: &[&str], connections: usize, duration: Duration) -> Self {
+        Self {
+            requests: paths.iter().map(|path| target.get_request(path)).collect(),
+            target: target.clone(),
+            expect_body: None,
+            connections,
+            duration,
+        }
+    }
+
+    fn accepts(&self, body: &[u8]) -> bool {
+        self.expect_body.as_deref().is_none_or(|expected| {
+            expected.is_empty() || body.windows(expected.len()).any(|w| w == expected)
+        })
+    }
 }
 
 /// What one load run measured.
@@ -34,6 +58,17 @@ pub struct LoadResult {
 }
 
 impl LoadResult {
+    /// A result from every good answer's latency (any order) and the count of bad ones.
+    pub fn new(mut latencies_ns: Vec<u64>, errors: u64, elapsed: Duration) -> Self {
+        latencies_ns.sort_unstable();
+        Self {
+            ok: latencies_ns.len() as u64,
+            errors,
+            elapsed,
+            latencies_ns,
+        }
+    }
+
     pub fn requests_per_sec(&self) -> f64 {
         self.ok as f64 / self.elapsed.as_secs_f64().max(f64::EPSILON)
     }
@@ -62,15 +97,10 @@ struct ConnectionSamples {
 
 /// Runs `spec` and blocks until every connection is done.
 pub fn run(spec: &LoadSpec) -> Result<LoadResult, String> {
-    let requests: Vec<Vec<u8>> = spec
-        .paths
-        .iter()
-        .map(|path| spec.target.get_request(path))
-        .collect();
     let start_line = Barrier::new(spec.connections + 1);
     let (started, per_connection) = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..spec.connections)
-            .map(|_| scope.spawn(|| drive(spec, &requests, &start_line)))
+            .map(|_| scope.spawn(|| drive(spec, &start_line)))
             .collect();
         start_line.wait();
         let started = Instant::now();
@@ -85,21 +115,11 @@ pub fn run(spec: &LoadSpec) -> Result<LoadResult, String> {
         latencies_ns.extend(samples.latencies_ns);
         errors += samples.errors;
     }
-    latencies_ns.sort_unstable();
-    Ok(LoadResult {
-        ok: latencies_ns.len() as u64,
-        errors,
-        elapsed,
-        latencies_ns,
-    })
+    Ok(LoadResult::new(latencies_ns, errors, elapsed))
 }
 
 /// One connection's loop: connect, wait for the others, send until the deadline.
-fn drive(
-    spec: &LoadSpec,
-    requests: &[Vec<u8>],
-    start_line: &Barrier,
-) -> Result<ConnectionSamples, String> {
+fn drive(spec: &LoadSpec, start_line: &Barrier) -> Result<ConnectionSamples, String> {
     let connected = Connection::open(&spec.target, IO_TIMEOUT);
     start_line.wait();
     let mut connection = connected
@@ -109,13 +129,15 @@ fn drive(
         latencies_ns: Vec::with_capacity(64 * 1024),
         errors: 0,
     };
-    for request in requests.iter().cycle() {
+    for request in spec.requests.iter().cycle() {
         let sent = Instant::now();
         if sent >= deadline {
             break;
         }
         match connection.send(request) {
-            Ok(200) => samples.latencies_ns.push(sent.elapsed().as_nanos() as u64),
+            Ok(200) if spec.accepts(connection.body()) => {
+                samples.latencies_ns.push(sent.elapsed().as_nanos() as u64)
+            }
             Ok(_) => samples.errors += 1,
             Err(_) => {
                 samples.errors += 1;
@@ -142,6 +164,29 @@ fn reconnect(spec: &LoadSpec) -> Result<Connection, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_expected_body_must_be_contained() {
+        let target = Target::parse("http://127.0.0.1:1").expect("target");
+        let mut spec = LoadSpec::get(&target, &["/"], 1, Duration::from_secs(1));
+        assert!(spec.accepts(b"null"));
+        spec.expect_body = Some(b"\"session\":".to_vec());
+        assert!(spec.accepts(br#"{"session":{},"user":{}}"#));
+        assert!(!spec.accepts(b"null"));
+        assert!(!spec.accepts(b""));
+    }
+
+    #[test]
+    fn results_sort_their_latencies() {
+        let result = LoadResult::new(
+            vec![3_000_000, 1_000_000, 2_000_000],
+            1,
+            Duration::from_secs(1),
+        );
+        assert_eq!(result.ok, 3);
+        assert_eq!(result.percentile_ms(50.0), 2.0);
+        assert_eq!(result.requests_per_sec(), 3.0);
+    }
 
     #[test]
     fn percentiles_use_the_nearest_rank() {

@@ -2,7 +2,9 @@
 //! expected targets are reported next to the numbers (met or missed), never asserted: the machine
 //! is shared and noisy, and a benchmark that fails a build on noise gets switched off.
 
+use super::auth::AuthReport;
 use super::json::Json;
+use super::rpc::RpcReport;
 use super::serve::{mib, MemoryReport, Starts, LOAD_PATHS};
 use super::stack::{Comparison, Series};
 use super::Settings;
@@ -22,10 +24,12 @@ pub struct Results {
     pub cold: Starts,
     pub warm: Starts,
     pub memory: MemoryReport,
+    pub rpc: RpcReport,
+    pub auth: AuthReport,
     pub measure_secs: f64,
 }
 
-fn verdict(met: bool) -> &'static str {
+pub fn verdict(met: bool) -> &'static str {
     if met {
         "met"
     } else {
@@ -34,7 +38,7 @@ fn verdict(met: bool) -> &'static str {
 }
 
 /// Thousands separators for requests/s.
-fn thousands(value: f64) -> String {
+pub fn thousands(value: f64) -> String {
     let digits = format!("{:.0}", value.max(0.0));
     let mut out = String::new();
     for (index, digit) in digits.chars().enumerate() {
@@ -49,7 +53,14 @@ fn thousands(value: f64) -> String {
 impl Results {
     /// The human-readable table.
     pub fn table(&self) -> String {
-        [self.stack_table(), self.start_table(), self.memory_table()].join("\n")
+        [
+            self.stack_table(),
+            self.start_table(),
+            self.memory_table(),
+            self.rpc.table(self.nproc),
+            self.auth.table(),
+        ]
+        .join("\n")
     }
 
     fn stack_table(&self) -> String {
@@ -137,7 +148,8 @@ impl Results {
         )
     }
 
-    /// The JSON document written to `target/bench/http.json`.
+    /// The JSON document written to `target/bench/http.json` (the RPC and auth phases write their
+    /// own, see [`RpcReport::json`] and [`AuthReport::json`]).
     pub fn json(&self) -> Json {
         let s = &self.settings;
         Json::obj([
@@ -222,7 +234,7 @@ fn series_row(route: &str, name: &str, series: &Series) -> String {
     )
 }
 
-fn series_json(series: &Series) -> Json {
+pub fn series_json(series: &Series) -> Json {
     let rounds = series.rounds.iter().map(|r| {
         Json::obj([
             ("rps", Json::num(r.rps)),
@@ -280,7 +292,7 @@ fn starts_json(starts: &Starts) -> Json {
     ])
 }
 
-fn unix_time() -> u64 {
+pub fn unix_time() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())

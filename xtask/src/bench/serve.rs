@@ -15,7 +15,7 @@ use super::{Progress, Settings};
 
 const LISTENING: &str = "runtime-server listening on ";
 const HEALTHY_WITHIN: Duration = Duration::from_secs(10);
-const EXIT_WITHIN: Duration = Duration::from_secs(10);
+pub const EXIT_WITHIN: Duration = Duration::from_secs(10);
 /// How long the server sits without requests before its idle memory is read.
 const IDLE_SETTLE: Duration = Duration::from_secs(1);
 /// The mix driven at the server while its memory under load is watched.
@@ -79,8 +79,20 @@ pub struct ServeBinary<'a> {
 
 impl ServeBinary<'_> {
     fn launch(&self, data_dir: &Path, label: &str) -> Result<(Server, Target, Start), String> {
+        self.launch_with(data_dir, label, &[])
+    }
+
+    /// Starts `serve` in `data_dir` with `env` on top of the benchmark's environment and waits
+    /// for its first healthy answer; the log goes to `serve-<label>.log`.
+    pub fn launch_with(
+        &self,
+        data_dir: &Path,
+        label: &str,
+        env: &[(&str, &str)],
+    ) -> Result<(Server, Target, Start), String> {
         let log = self.logs.join(format!("serve-{label}.log"));
-        let command = server_command(self.program, &["serve"], data_dir);
+        let mut command = server_command(self.program, &["serve"], data_dir);
+        command.envs(env.iter().copied());
         let launched = Instant::now();
         let mut server = Server::spawn("runtime-server serve", command, &log)?;
         let url = server.expect_line(LISTENING, HEALTHY_WITHIN)?;
@@ -142,12 +154,12 @@ impl ServeBinary<'_> {
             LOAD_PATHS.join(" + "),
             settings.memory_load.as_secs()
         ));
-        let spec = LoadSpec {
-            target,
-            paths: LOAD_PATHS.iter().map(|p| p.to_string()).collect(),
-            connections: settings.connections,
-            duration: settings.memory_load,
-        };
+        let spec = LoadSpec::get(
+            &target,
+            &LOAD_PATHS,
+            settings.connections,
+            settings.memory_load,
+        );
         let (result, loaded_kib) = load_while_sampling(&spec, server.pid())?;
         let after = Memory::of(server.pid())?;
         let shutdown = server.terminate(EXIT_WITHIN)?;

@@ -75,19 +75,25 @@ pub struct Comparison {
 impl Comparison {
     /// Median over rounds of full/bare throughput, each pair measured back to back.
     pub fn ratio(&self) -> f64 {
-        median(
-            self.full
-                .rounds
-                .iter()
-                .zip(&self.bare.rounds)
-                .map(|(full, bare)| full.rps / bare.rps.max(f64::EPSILON)),
-        )
+        paired_ratio(&self.full, &self.bare)
     }
 
     /// Best full round over best bare round.
     pub fn best_ratio(&self) -> f64 {
         self.full.best_rps() / self.bare.best_rps().max(f64::EPSILON)
     }
+}
+
+/// Median over rounds of `series` throughput / `baseline` throughput, round `i` of one paired
+/// with round `i` of the other (measured seconds apart).
+pub fn paired_ratio(series: &Series, baseline: &Series) -> f64 {
+    median(
+        series
+            .rounds
+            .iter()
+            .zip(&baseline.rounds)
+            .map(|(one, base)| one.rps / base.rps.max(f64::EPSILON)),
+    )
 }
 
 /// The median of `values` (mean of the middle two for an even count); 0 when empty.
@@ -199,12 +205,7 @@ fn warm_up(targets: &Targets, settings: &Settings, progress: &Progress) -> Resul
 }
 
 fn spec(target: &Target, route: &str, settings: &Settings, duration: Duration) -> LoadSpec {
-    LoadSpec {
-        target: target.clone(),
-        paths: vec![route.to_owned()],
-        connections: settings.connections,
-        duration,
-    }
+    LoadSpec::get(target, &[route], settings.connections, duration)
 }
 
 /// `rounds` rounds of bare and full back to back; the first of each pair alternates.
