@@ -673,3 +673,28 @@ fn limits_come_from_app_rpc_variables() {
     let error = zero.unwrap_err().to_string();
     assert!(error.contains("APP_RPC_MAX_IN_FLIGHT"), "{error}");
 }
+
+#[tokio::test]
+async fn shutdown_closes_websockets_going_away_and_interrupts_their_calls() {
+    let active = ActiveStreams::default();
+    let shutdown = rpc::RpcShutdown::new();
+    let ctx = Context::new().with(active.clone()).with(shutdown.clone());
+    let app = rpc::router([shared_group(), group()], ctx, small_limits());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let server = Server { base, active };
+
+    let mut ws = Ws::connect(&server).await;
+    ws.send(&request("1", "ticks", json!(null))).await;
+    let first = ws.recv().await;
+    assert_eq!(first["_tag"], "Chunk", "{first}");
+    assert_eq!(server.active_streams(), 1);
+
+    shutdown.trigger();
+    assert_eq!(ws.close_code(Duration::from_secs(5)).await, Some(1001));
+    server.wait_for_no_stream(Duration::from_secs(5)).await;
+    // A socket opened after the shutdown signal is closed at once.
+    let mut late = Ws::connect(&server).await;
+    assert_eq!(late.close_code(Duration::from_secs(5)).await, Some(1001));
+}

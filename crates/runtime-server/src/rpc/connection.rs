@@ -39,6 +39,8 @@ pub(crate) struct Endpoint {
     pub ctx: Context,
     pub resolver: Option<Arc<dyn AuthResolver>>,
     pub limits: RpcLimits,
+    /// Cancelled when the server shuts down: WebSockets close (see `RpcShutdown`).
+    pub shutdown: CancellationToken,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -47,6 +47,31 @@ use shared_server::Context;
 
 use connection::Endpoint;
 pub use limits::RpcLimits;
+use tokio_util::sync::CancellationToken;
+
+/// Ends every open RPC WebSocket when triggered (close code 1001, "server shutting down").
+///
+/// The HTTP server's graceful drain waits for requests, but an upgraded WebSocket is no longer a
+/// request: without this, sockets would stay open until the process exits. Put one in the
+/// context given to [`router`] and trigger it when shutdown begins; calls still running on those
+/// sockets end as interrupted.
+#[derive(Debug, Clone, Default)]
+pub struct RpcShutdown(CancellationToken);
+
+impl RpcShutdown {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Closes every WebSocket of routers built with this signal.
+    pub fn trigger(&self) {
+        self.0.cancel();
+    }
+
+    pub(crate) fn token(&self) -> CancellationToken {
+        self.0.clone()
+    }
+}
 
 /// The routes of `groups`. Handlers receive `ctx` plus the services a group was bound to; the
 /// [`AuthResolver`] in that context (if any) authenticates calls to protected procedures, and
@@ -63,12 +88,17 @@ pub fn router(
             services.merge(bound);
         }
         let resolver = services.get::<dyn AuthResolver>().ok();
+        let shutdown = services
+            .get::<RpcShutdown>()
+            .map(|signal| signal.token())
+            .unwrap_or_default();
         let path = group.path();
         let endpoint = Arc::new(Endpoint {
             group,
             ctx: services,
             resolver,
             limits,
+            shutdown,
         });
         let methods = get(websocket::serve_upgrade)
             .post(http::serve_post)

@@ -51,6 +51,7 @@ enum End {
     Idle,
     TooLarge,
     NotReading,
+    Shutdown,
 }
 
 impl End {
@@ -60,6 +61,7 @@ impl End {
             End::Idle => (GOING_AWAY, "idle timeout"),
             End::TooLarge => (MESSAGE_TOO_BIG, "message too big"),
             End::NotReading => (POLICY_VIOLATION, "replies are not read"),
+            End::Shutdown => (GOING_AWAY, "server shutting down"),
         };
         Some(CloseFrame {
             code,
@@ -76,6 +78,7 @@ enum Control {
 
 async fn run(endpoint: Arc<Endpoint>, headers: HeaderMap, socket: WebSocket) {
     let limits = endpoint.limits;
+    let endpoint_shutdown = endpoint.shutdown.clone();
     let (sink, stream) = socket.split();
     let (outbox, replies) = mpsc::channel(OUTBOX_CAPACITY);
     let (control, commands) = mpsc::channel(4);
@@ -98,7 +101,10 @@ async fn run(endpoint: Arc<Endpoint>, headers: HeaderMap, socket: WebSocket) {
         )
         .in_current_span(),
     );
-    let end = read_frames(stream, &connection, &control, &limits).await;
+    let end = tokio::select! {
+        end = read_frames(stream, &connection, &control, &limits) => end,
+        () = endpoint_shutdown.cancelled() => End::Shutdown,
+    };
     tracing::debug!(reason = ?end, "RPC WebSocket ends");
     closing.close(Cause::interrupted_by_shutdown());
     if let Some(frame) = end.close_frame() {
