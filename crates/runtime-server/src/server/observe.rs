@@ -7,14 +7,15 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use tracing::field::Empty;
 use tracing::Span;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::tooling::propagation;
 
-pub const REQUEST_ID: &str = "x-request-id";
+/// `x-request-id`, as a header name made at compile time (a `&str` name is parsed on every use).
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The route label of requests no route matched.
 pub const UNMATCHED: &str = "unmatched";
@@ -34,7 +35,7 @@ impl RequestId {
 /// otherwise makes one.
 pub fn request_id(headers: &HeaderMap) -> HeaderValue {
     headers
-        .get(REQUEST_ID)
+        .get(&REQUEST_ID)
         .filter(|v| {
             let bytes = v.as_bytes();
             !bytes.is_empty() && bytes.len() <= 128 && bytes.iter().all(u8::is_ascii_graphic)

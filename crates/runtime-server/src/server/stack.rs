@@ -71,6 +71,9 @@ pub struct HttpStack<S> {
     shared: Arc<Shared>,
 }
 
+/// Security headers (up to 4), CORS (up to 3) and the request id.
+const HEADERS_ADDED: usize = 8;
+
 type BoxFuture = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
 
 impl<S> Service<Request> for HttpStack<S>
@@ -126,11 +129,17 @@ where
         };
         Box::pin(async move {
             let _in_flight = in_flight;
-            let Ok(mut response) = response.instrument(span.clone()).await;
+            let Ok(mut response) = if span.is_disabled() {
+                response.await
+            } else {
+                response.instrument(span.clone()).await
+            };
             if envelope::needs_envelope(&response) {
                 response = envelope::into_envelope(response).await;
             }
             let headers = response.headers_mut();
+            // Room for what is added below, so the map grows at most once.
+            headers.reserve(HEADERS_ADDED);
             security::apply(headers, shared.hsts);
             cors::apply(headers, allow);
             headers.insert(REQUEST_ID, id);
