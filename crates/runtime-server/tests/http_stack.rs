@@ -425,3 +425,68 @@ async fn metrics_endpoint_is_scrapable() {
         .is_some_and(|v| *v >= 1.0));
     server.runtime.dispose().await.unwrap();
 }
+
+#[tokio::test]
+async fn request_ids_stay_unique_across_10k_requests() {
+    let server = start(&[]).await;
+    let client = client();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let (client, url) = (client.clone(), format!("{}/v1/health", server.base));
+        tasks.spawn(async move {
+            let mut ids = Vec::with_capacity(1250);
+            for _ in 0..1250 {
+                let response = client.get(&url).send().await.unwrap();
+                assert_eq!(response.status(), 200);
+                ids.push(
+                    response.headers()["x-request-id"]
+                        .to_str()
+                        .unwrap()
+                        .to_string(),
+                );
+            }
+            ids
+        });
+    }
+    let mut seen = std::collections::HashSet::new();
+    while let Some(ids) = tasks.join_next().await {
+        for id in ids.unwrap() {
+            assert_eq!(id.len(), 32, "{id}");
+            assert!(id.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
+            assert!(seen.insert(id.clone()), "duplicate request id {id}");
+        }
+    }
+    assert_eq!(seen.len(), 10_000);
+    server.runtime.dispose().await.unwrap();
+}
+
+#[tokio::test]
+async fn small_bodies_are_not_compressed_and_preflights_carry_request_ids() {
+    let server = start(&[]).await;
+    let small = client()
+        .get(format!("{}/v1/ready", server.base))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(small.status(), 200);
+    assert!(small.headers().get("content-encoding").is_none());
+    assert_eq!(small.headers()["x-content-type-options"], "nosniff");
+    let body: Value = small.json().await.unwrap();
+    assert_eq!(body["status"], "ok");
+
+    let preflight = client()
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/v1/ready", server.base),
+        )
+        .header("origin", "https://x.example.com")
+        .header("x-request-id", "preflight-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), 204);
+    assert_eq!(preflight.headers()["x-request-id"], "preflight-1");
+    assert_eq!(preflight.headers()["access-control-allow-origin"], "*");
+    server.runtime.dispose().await.unwrap();
+}

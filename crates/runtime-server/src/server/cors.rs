@@ -9,53 +9,78 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
-use axum::middleware::Next;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-const ALLOW_METHODS: &str = "GET, POST, PUT, DELETE, PATCH";
-const ALLOW_HEADERS: &str =
-    "Content-Type, Authorization, B3, traceparent, x-captcha-response, x-captcha-user-remote-ip";
+const ALLOW_METHODS: HeaderValue = HeaderValue::from_static("GET, POST, PUT, DELETE, PATCH");
+const ALLOW_HEADERS: HeaderValue = HeaderValue::from_static(
+    "Content-Type, Authorization, B3, traceparent, x-captcha-response, x-captcha-user-remote-ip",
+);
+const ANY: HeaderValue = HeaderValue::from_static("*");
+const TRUE: HeaderValue = HeaderValue::from_static("true");
+const ORIGIN: HeaderValue = HeaderValue::from_static("Origin");
 
-/// The trusted origins, reduced to `scheme://host[:port]`.
+/// The trusted origins, reduced to `scheme://host[:port]`, with their header values made once.
 #[derive(Debug, Clone, Default)]
 pub struct CorsPolicy {
-    origins: Arc<Vec<String>>,
+    origins: Arc<Vec<(String, HeaderValue)>>,
 }
 
 /// What `Access-Control-Allow-Origin` says for one request, if anything.
-#[derive(Debug, PartialEq, Eq)]
-enum AllowOrigin {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AllowOrigin {
     None,
     Any,
-    Fixed(String),
-    Echo(String),
+    Fixed(HeaderValue),
+    Echo(HeaderValue),
 }
 
 impl CorsPolicy {
+    /// Origins that are not valid header values cannot be sent and are left out.
     pub fn new(origins: Vec<String>) -> Self {
+        let origins = origins
+            .into_iter()
+            .filter_map(|origin| {
+                let value = HeaderValue::from_str(&origin).ok()?;
+                Some((origin, value))
+            })
+            .collect();
         Self {
             origins: Arc::new(origins),
         }
     }
 
-    fn allow_origin(&self, headers: &HeaderMap) -> AllowOrigin {
+    pub fn allow_origin(&self, headers: &HeaderMap) -> AllowOrigin {
         let origin = match headers.get(header::ORIGIN) {
             None => None,
-            Some(value) => match value.to_str().ok().and_then(well_formed_origin) {
+            Some(value) => match value.to_str().ok().and_then(|v| self.well_formed(v)) {
                 Some(origin) => Some(origin),
                 None => return AllowOrigin::None,
             },
         };
         match self.origins.as_slice() {
             [] => AllowOrigin::Any,
-            [only] => AllowOrigin::Fixed(only.clone()),
+            [(_, only)] => AllowOrigin::Fixed(only.clone()),
             many => match origin {
-                Some(origin) if many.contains(&origin) => AllowOrigin::Echo(origin),
-                _ => AllowOrigin::None,
+                Some(origin) => many
+                    .iter()
+                    .find(|(trusted, _)| *trusted == origin)
+                    .map_or(AllowOrigin::None, |(_, value)| {
+                        AllowOrigin::Echo(value.clone())
+                    }),
+                None => AllowOrigin::None,
             },
         }
+    }
+
+    /// `value` reduced to its serialized origin, if it is one. A trusted origin (the usual case)
+    /// is recognized without parsing it as a URL.
+    fn well_formed<'a>(&self, value: &'a str) -> Option<std::borrow::Cow<'a, str>> {
+        let trimmed = value.trim_end_matches('/');
+        if self.origins.iter().any(|(trusted, _)| trusted == trimmed) {
+            return Some(std::borrow::Cow::Borrowed(trimmed));
+        }
+        well_formed_origin(value).map(std::borrow::Cow::Owned)
     }
 }
 
@@ -70,47 +95,30 @@ fn well_formed_origin(value: &str) -> Option<String> {
     (serialized == value.trim_end_matches('/')).then_some(serialized)
 }
 
-fn apply(headers: &mut HeaderMap, allow: &AllowOrigin) {
+/// Adds allow-origin and allow-credentials (and `Vary: Origin` when echoed) to a response.
+pub fn apply(headers: &mut HeaderMap, allow: AllowOrigin) {
+    let echoed = matches!(allow, AllowOrigin::Echo(_));
     let value = match allow {
         AllowOrigin::None => return,
-        AllowOrigin::Any => HeaderValue::from_static("*"),
-        AllowOrigin::Fixed(origin) | AllowOrigin::Echo(origin) => {
-            match HeaderValue::from_str(origin) {
-                Ok(value) => value,
-                Err(_) => return,
-            }
-        }
+        AllowOrigin::Any => ANY,
+        AllowOrigin::Fixed(origin) | AllowOrigin::Echo(origin) => origin,
     };
     headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-        HeaderValue::from_static("true"),
-    );
-    if matches!(allow, AllowOrigin::Echo(_)) {
-        headers.append(header::VARY, HeaderValue::from_static("Origin"));
+    headers.insert(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, TRUE);
+    if echoed {
+        headers.append(header::VARY, ORIGIN);
     }
 }
 
-pub async fn cors(State(policy): State<CorsPolicy>, request: Request, next: Next) -> Response {
-    let allow = policy.allow_origin(request.headers());
-    if request.method() == Method::OPTIONS {
-        let mut response = StatusCode::NO_CONTENT.into_response();
-        if allow != AllowOrigin::None {
-            let headers = response.headers_mut();
-            apply(headers, &allow);
-            headers.insert(
-                header::ACCESS_CONTROL_ALLOW_METHODS,
-                HeaderValue::from_static(ALLOW_METHODS),
-            );
-            headers.insert(
-                header::ACCESS_CONTROL_ALLOW_HEADERS,
-                HeaderValue::from_static(ALLOW_HEADERS),
-            );
-        }
-        return response;
+/// The answer to `OPTIONS` on any path: 204, with the CORS headers unless the origin is refused.
+pub fn preflight(allow: AllowOrigin) -> Response {
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    if allow != AllowOrigin::None {
+        let headers = response.headers_mut();
+        apply(headers, allow);
+        headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, ALLOW_METHODS);
+        headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, ALLOW_HEADERS);
     }
-    let mut response = next.run(request).await;
-    apply(response.headers_mut(), &allow);
     response
 }
 
@@ -137,11 +145,16 @@ mod tests {
         assert_eq!(none.allow_origin(&b), AllowOrigin::Any);
         assert_eq!(
             one.allow_origin(&evil),
-            AllowOrigin::Fixed("https://app.example.com".into())
+            AllowOrigin::Fixed(HeaderValue::from_static("https://app.example.com"))
         );
         assert_eq!(
             many.allow_origin(&b),
-            AllowOrigin::Echo("https://b.example.com".into())
+            AllowOrigin::Echo(HeaderValue::from_static("https://b.example.com"))
+        );
+        // A trusted origin with a trailing slash is still that origin.
+        assert_eq!(
+            many.allow_origin(&with_origin("https://b.example.com/")),
+            AllowOrigin::Echo(HeaderValue::from_static("https://b.example.com"))
         );
         assert_eq!(many.allow_origin(&evil), AllowOrigin::None);
         assert_eq!(many.allow_origin(&HeaderMap::new()), AllowOrigin::None);

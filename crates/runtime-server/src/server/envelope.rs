@@ -1,13 +1,12 @@
 //! Every error leaves the server in the same JSON envelope `{code, message}` with a stable code:
 //! errors produced outside our handlers (extractor rejections, the body limit, the timeout,
-//! unknown methods) are rewritten here, and handler panics become a 500 with a logged defect.
+//! unknown methods) are rewritten here (called by [`super::stack`]), and handler panics become a
+//! 500 with a logged defect.
 
 use std::any::Any;
 
 use axum::body::Body;
-use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
@@ -48,16 +47,18 @@ fn is_json(response: &Response) -> bool {
     response
         .headers()
         .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"))
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"))
 }
 
-pub async fn error_envelope(request: Request, next: Next) -> Response {
-    let response = next.run(request).await;
+/// Whether `response` is an error that is not in a JSON envelope yet.
+pub fn needs_envelope(response: &Response) -> bool {
+    response.status().as_u16() >= 400 && !is_json(response)
+}
+
+/// Rewrites an error response (see [`needs_envelope`]) into the envelope, keeping its status and
+/// headers.
+pub async fn into_envelope(response: Response) -> Response {
     let status = response.status();
-    if status.as_u16() < 400 || is_json(&response) {
-        return response;
-    }
     let (mut parts, body) = response.into_parts();
     // Client errors keep their (short, actionable) text; server errors never expose details.
     let message = if status.is_client_error() {

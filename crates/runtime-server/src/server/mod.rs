@@ -2,12 +2,14 @@
 //! `Layer.launch(Server.layer)`). Acquiring it binds and starts serving; releasing it stops
 //! accepting, lets in-flight requests finish within the drain timeout, then returns.
 
+pub mod caller;
 pub mod cors;
 pub mod envelope;
 pub mod error;
 pub mod observe;
 pub mod routes;
 pub mod security;
+pub mod stack;
 
 use std::net::SocketAddr;
 use std::time::Duration;

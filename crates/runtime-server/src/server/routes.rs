@@ -14,23 +14,27 @@ use shared_server::storage::{object_routes, ObjectStore};
 use shared_server::{Context, Db};
 
 use axum::http::header;
+use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::predicate::{
+    DefaultPredicate, NotForContentType, Predicate, SizeAbove,
+};
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
-use super::cors::{cors, CorsPolicy};
+use super::caller::{AuthUnavailable, ResolveCallerLayer};
+use super::cors::CorsPolicy;
 use super::envelope;
 use super::error::ApiError;
-use super::observe::observe;
-use super::security::{security_headers, Hsts};
+use super::security::Hsts;
+use super::stack::HttpStackLayer;
 use crate::config::{AppConfig, AppEnv};
 use crate::persistence::LocalObjects;
 use crate::tooling::HttpMetrics;
 use comms_server::repos::OutboxRepo;
 use iam_server::AuthRoutes;
 use shared_server::auth::{AuthContext, AuthResolver};
-use std::sync::Arc;
 
 /// What handlers of the runtime's own routes need.
 #[derive(Clone)]
@@ -39,11 +43,6 @@ pub struct AppState {
     pub readiness_timeout: Duration,
 }
 
-/// Set in request extensions when the auth resolver itself failed (e.g. the database is down):
-/// protected routes answer 503 instead of a misleading 401.
-#[derive(Debug, Clone, Copy)]
-struct AuthUnavailable;
-
 /// Routes added by the embedding program: public ones and ones behind authentication.
 #[derive(Clone, Default)]
 pub struct ExtraRoutes {
@@ -51,9 +50,14 @@ pub struct ExtraRoutes {
     pub protected: Router,
 }
 
-/// The full route table with the middleware stack, outermost first: request id + span + log +
-/// metrics, CORS, security headers, compression, error envelope, then (not on signed object
-/// uploads nor RPC endpoints, which have their own limits) body limit, timeout and panic catching.
+/// The full route table with the middleware stack, outermost first: compression (not for RPC
+/// NDJSON streams, nor bodies under 1 KiB), then one service doing request id + span + log +
+/// metrics + CORS + security headers + error envelope ([`HttpStackLayer`]), then (not on signed
+/// object uploads nor RPC endpoints, which have their own limits) body limit, timeout, caller
+/// resolution and panic catching.
+///
+/// Each group is applied with ONE `Router::layer` call: axum boxes every route again per call,
+/// and each boxing costs a service clone and a boxed future on every request.
 pub fn router(state: AppState, extra: ExtraRoutes) -> Result<Router, shared_server::BoxError> {
     let config = state.ctx.get::<AppConfig>()?;
     let metrics = state.ctx.get::<HttpMetrics>()?;
@@ -71,15 +75,16 @@ pub fn router(state: AppState, extra: ExtraRoutes) -> Result<Router, shared_serv
         app = app.merge(protected);
     }
     let resolver = state.ctx.get::<dyn AuthResolver>()?;
-    let mut app = app
-        .fallback(not_found)
-        .layer(CatchPanicLayer::custom(envelope::panic_response))
-        .layer(middleware::from_fn_with_state(resolver, resolve_caller))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            config.http.request_timeout,
-        ))
-        .layer(RequestBodyLimitLayer::new(config.http.body_limit_bytes));
+    let mut app = app.fallback(not_found).layer(
+        ServiceBuilder::new()
+            .layer(RequestBodyLimitLayer::new(config.http.body_limit_bytes))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                config.http.request_timeout,
+            ))
+            .layer(ResolveCallerLayer::new(resolver))
+            .layer(CatchPanicLayer::custom(envelope::panic_response)),
+    );
     if let Some(local) = state.ctx.get::<LocalObjects>()?.0.clone() {
         app = app.merge(object_routes(local));
     }
@@ -90,26 +95,29 @@ pub fn router(state: AppState, extra: ExtraRoutes) -> Result<Router, shared_serv
         state.ctx.clone(),
         config.rpc,
     ));
-    Ok(app
-        .layer(middleware::from_fn(envelope::error_envelope))
-        // NDJSON answers are RPC streams: compressing them only adds work to every line.
-        .layer(
-            CompressionLayer::new().compress_when(tower_http::compression::Predicate::and(
-                tower_http::compression::DefaultPredicate::new(),
-                tower_http::compression::predicate::NotForContentType::const_new(
-                    "application/ndjson",
-                ),
+    Ok(app.layer(
+        ServiceBuilder::new()
+            .layer(CompressionLayer::new().compress_when(compress_when()))
+            .layer(HttpStackLayer::new(
+                (*metrics).clone(),
+                CorsPolicy::new(config.trusted_origins.clone()),
+                Hsts(config.env == AppEnv::Prod),
             )),
-        )
-        .layer(middleware::from_fn_with_state(
-            Hsts(config.env == AppEnv::Prod),
-            security_headers,
-        ))
-        .layer(middleware::from_fn_with_state(
-            CorsPolicy::new(config.trusted_origins.clone()),
-            cors,
-        ))
-        .layer(middleware::from_fn_with_state((*metrics).clone(), observe)))
+    ))
+}
+
+/// Bodies smaller than this are sent as they are: gzip's header and trailer alone are 18 bytes,
+/// a deflate stream costs far more to set up than such a body costs to send, and small JSON
+/// answers barely shrink.
+const COMPRESS_MIN_BYTES: u16 = 1024;
+
+/// Compression for what is worth it: tower-http's defaults (no images, gRPC or SSE) above
+/// [`COMPRESS_MIN_BYTES`], and no NDJSON (RPC streams: compressing them only adds work to every
+/// line).
+fn compress_when() -> impl Predicate {
+    SizeAbove::new(COMPRESS_MIN_BYTES)
+        .and(DefaultPredicate::new())
+        .and(NotForContentType::const_new("application/ndjson"))
 }
 
 /// Prometheus text exposition; pool gauges are sampled at scrape time.
@@ -197,26 +205,6 @@ async fn check(
         Ok(()) => json!({ "status": "ok", "latencyMs": latency_ms }),
         Err(error) => json!({ "status": "error", "latencyMs": latency_ms, "error": error }),
     }
-}
-
-/// Resolves the caller (session cookie, bearer token, API key) once per request and stores the
-/// `AuthContext` for handlers. Never fails the request: anonymous callers simply have none.
-async fn resolve_caller(
-    State(resolver): State<Arc<dyn AuthResolver>>,
-    mut request: axum::extract::Request,
-    next: Next,
-) -> Response {
-    match resolver.resolve(request.headers()).await {
-        Ok(Some(caller)) => {
-            request.extensions_mut().insert(caller);
-        }
-        Ok(None) => {}
-        Err(error) => {
-            tracing::warn!(%error, "resolving the caller failed");
-            request.extensions_mut().insert(AuthUnavailable);
-        }
-    }
-    next.run(request).await
 }
 
 async fn require_authentication(request: axum::extract::Request, next: Next) -> Response {

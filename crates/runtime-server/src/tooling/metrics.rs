@@ -1,8 +1,11 @@
 //! Request and pool metrics: one place records them, to Prometheus (`/metrics`) always and to
 //! OpenTelemetry (OTLP) when export is configured.
 
-use std::sync::{Arc, OnceLock};
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 use std::time::Duration;
+
+use axum::http::Method;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use opentelemetry::metrics::{Counter, Histogram, Meter, UpDownCounter};
@@ -37,65 +40,140 @@ struct OtelInstruments {
     in_flight: UpDownCounter<i64>,
 }
 
-/// Records HTTP metrics; a runtime service (the Tooling layer provides it).
+/// The handles of one `(method, route, status)` series, registered on its first request so that
+/// later requests record without building label strings or looking the series up by name.
+struct Series {
+    requests: metrics::Counter,
+    duration: metrics::Histogram,
+    /// The OTLP attributes, when OTLP export is on.
+    otel_attributes: Option<[KeyValue; 3]>,
+}
+
+/// Series by route, then by (method, status). Routes come from the route table (or
+/// `unmatched`), methods are reduced to the standard ones plus `_OTHER`, statuses are 3 digits:
+/// the set is bounded whatever clients send.
+type SeriesMap = HashMap<Box<str>, HashMap<(&'static str, u16), Series>>;
+
+struct Inner {
+    otel: Option<OtelInstruments>,
+    in_flight: metrics::Gauge,
+    series: RwLock<SeriesMap>,
+}
+
+/// Records HTTP metrics; a runtime service (the Tooling layer provides it). Cloning is cheap.
 #[derive(Clone)]
 pub struct HttpMetrics {
-    otel: Option<Arc<OtelInstruments>>,
+    inner: Arc<Inner>,
 }
 
 impl std::fmt::Debug for HttpMetrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HttpMetrics")
-            .field("otlp", &self.otel.is_some())
+            .field("otlp", &self.inner.otel.is_some())
             .finish()
+    }
+}
+
+/// The method label: the standard methods by name, anything else `_OTHER` (as the OpenTelemetry
+/// HTTP semantic conventions say), so clients cannot create new series at will.
+pub fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "_OTHER",
     }
 }
 
 impl HttpMetrics {
     pub fn new(meter: Option<Meter>) -> Self {
         let _ = prometheus();
-        let otel = meter.map(|meter| {
-            Arc::new(OtelInstruments {
-                requests: meter.u64_counter("http.server.requests").build(),
-                duration: meter
-                    .f64_histogram("http.server.request.duration")
-                    .with_unit("s")
-                    .with_boundaries(DURATION_BUCKETS.to_vec())
-                    .build(),
-                in_flight: meter
-                    .i64_up_down_counter("http.server.active_requests")
-                    .build(),
-            })
+        let otel = meter.map(|meter| OtelInstruments {
+            requests: meter.u64_counter("http.server.requests").build(),
+            duration: meter
+                .f64_histogram("http.server.request.duration")
+                .with_unit("s")
+                .with_boundaries(DURATION_BUCKETS.to_vec())
+                .build(),
+            in_flight: meter
+                .i64_up_down_counter("http.server.active_requests")
+                .build(),
         });
-        Self { otel }
+        Self {
+            inner: Arc::new(Inner {
+                otel,
+                in_flight: metrics::gauge!("http_requests_in_flight"),
+                series: RwLock::new(HashMap::new()),
+            }),
+        }
     }
 
     /// Marks a request in flight until the returned guard is dropped (also on cancellation).
     pub fn in_flight(&self) -> InFlight {
-        metrics::gauge!("http_requests_in_flight").increment(1.0);
-        if let Some(otel) = &self.otel {
+        self.inner.in_flight.increment(1.0);
+        if let Some(otel) = &self.inner.otel {
             otel.in_flight.add(1, &[]);
         }
         InFlight(self.clone())
     }
 
-    pub fn record(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
-        let status_text = status.to_string();
+    /// Counts one request and its duration in its `(method, route, status)` series.
+    pub fn record(&self, method: &'static str, route: &str, status: u16, elapsed: Duration) {
+        let seconds = elapsed.as_secs_f64();
+        let record = |series: &Series| {
+            series.requests.increment(1);
+            series.duration.record(seconds);
+            if let (Some(otel), Some(attributes)) = (&self.inner.otel, &series.otel_attributes) {
+                otel.requests.add(1, attributes);
+                otel.duration.record(seconds, attributes);
+            }
+        };
+        {
+            let map = self
+                .inner
+                .series
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            if let Some(series) = map.get(route).and_then(|m| m.get(&(method, status))) {
+                record(series);
+                return;
+            }
+        }
+        let mut map = self
+            .inner
+            .series
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let series = map
+            .entry(route.into())
+            .or_default()
+            .entry((method, status))
+            .or_insert_with(|| self.register(method, route, status));
+        record(series);
+    }
+
+    fn register(&self, method: &'static str, route: &str, status: u16) -> Series {
         let labels = [
             ("method", method.to_string()),
             ("route", route.to_string()),
-            ("status", status_text.clone()),
+            ("status", status.to_string()),
         ];
-        metrics::counter!("http_requests_total", &labels).increment(1);
-        metrics::histogram!("http_request_duration_seconds", &labels).record(elapsed.as_secs_f64());
-        if let Some(otel) = &self.otel {
-            let attributes = [
-                KeyValue::new("http.request.method", method.to_string()),
-                KeyValue::new("http.route", route.to_string()),
-                KeyValue::new("http.response.status_code", i64::from(status)),
-            ];
-            otel.requests.add(1, &attributes);
-            otel.duration.record(elapsed.as_secs_f64(), &attributes);
+        Series {
+            requests: metrics::counter!("http_requests_total", &labels),
+            duration: metrics::histogram!("http_request_duration_seconds", &labels),
+            otel_attributes: self.inner.otel.as_ref().map(|_| {
+                [
+                    KeyValue::new("http.request.method", method),
+                    KeyValue::new("http.route", route.to_string()),
+                    KeyValue::new("http.response.status_code", i64::from(status)),
+                ]
+            }),
         }
     }
 
@@ -127,8 +205,8 @@ pub struct InFlight(HttpMetrics);
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        metrics::gauge!("http_requests_in_flight").decrement(1.0);
-        if let Some(otel) = &self.0.otel {
+        self.0.inner.in_flight.decrement(1.0);
+        if let Some(otel) = &self.0.inner.otel {
             otel.in_flight.add(-1, &[]);
         }
     }
