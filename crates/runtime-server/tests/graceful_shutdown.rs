@@ -75,3 +75,59 @@ async fn sigterm_lets_in_flight_requests_finish() {
         "new connections are refused after shutdown"
     );
 }
+
+/// Disposing the server closes open RPC WebSockets (1001) instead of leaving them to the
+/// process's exit, and the drain does not wait for them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dispose_closes_rpc_websockets() {
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let data = common::DataDir::new();
+    let runtime = ServerRuntime::new(server_layer_with(
+        common::config(&data, &[("APP_SHUTDOWN_TIMEOUT_SECS", "20")]),
+        ExtraRoutes {
+            public: axum::Router::new(),
+            protected: axum::Router::new(),
+        },
+    ));
+    let base = runtime
+        .context()
+        .await
+        .unwrap()
+        .get::<HttpServer>()
+        .unwrap()
+        .base_url
+        .clone();
+    let url = format!("{}/v1/shared/rpc", base.replace("http://", "ws://"));
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    socket
+        .send(Message::text(
+            "{\"_tag\":\"Request\",\"id\":\"1\",\"tag\":\"getHealth\",\"headers\":[]}\n",
+        ))
+        .await
+        .unwrap();
+    let reply = socket.next().await.unwrap().unwrap();
+    assert!(reply.to_text().unwrap().contains("\"Exit\""), "{reply:?}");
+
+    let started = std::time::Instant::now();
+    let disposing = tokio::spawn(async move { runtime.dispose().await });
+    let close = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match socket.next().await {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => continue,
+                _ => return None,
+            }
+        }
+    })
+    .await
+    .expect("the socket is closed in time");
+    assert_eq!(close, Some(1001));
+    disposing.await.unwrap().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "dispose did not wait out the drain timeout for the socket: {:?}",
+        started.elapsed()
+    );
+}

@@ -14,6 +14,7 @@ pub mod stack;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
 use shared_server::layer::{BoxError, Layer};
 use shared_server::storage::ObjectStore;
 use shared_server::Db;
@@ -21,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::AppConfig;
 use crate::persistence::LocalObjects;
+use crate::rpc::RpcShutdown;
 use crate::tooling::HttpMetrics;
 use iam_server::{AuthRoutes, IamConfig};
 pub use routes::{AppState, ExtraRoutes};
@@ -73,8 +75,13 @@ pub fn layer_with(extra: ExtraRoutes) -> Layer {
                 }
                 // Email links and the trusted origin default to the address we listen on.
                 ctx.get::<IamConfig>()?.set_default_public_url(&base_url);
+                // Upgraded RPC WebSockets are not requests the drain waits for: they are
+                // closed (1001) when shutdown begins.
+                let rpc_shutdown = RpcShutdown::new();
+                let mut routes_ctx = ctx.clone();
+                routes_ctx.insert(rpc_shutdown.clone());
                 let state = AppState {
-                    ctx: ctx.clone(),
+                    ctx: routes_ctx,
                     readiness_timeout: config.readiness_timeout,
                 };
                 let app = routes::router(state, extra)?;
@@ -83,7 +90,10 @@ pub fn layer_with(extra: ExtraRoutes) -> Layer {
                 tracing::info!(address = %local_addr, url = %base_url, "listening");
                 let drain = config.shutdown_drain_timeout;
                 scope
-                    .add_finalizer("HttpServer", move || drain_and_stop(stop, serving, drain))
+                    .add_finalizer("HttpServer", move || async move {
+                        rpc_shutdown.trigger();
+                        drain_and_stop(stop, serving, drain).await
+                    })
                     .await;
                 Ok::<_, BoxError>(HttpServer {
                     local_addr,
@@ -93,14 +103,26 @@ pub fn layer_with(extra: ExtraRoutes) -> Layer {
         })
 }
 
+/// Serves `app` until `stop`. Every connection gets `TCP_NODELAY`: streamed answers (NDJSON RPC)
+/// end with a small chunk that Nagle's algorithm would otherwise hold back until the client's
+/// delayed ACK, about 40 ms per call on a reused connection. Handlers see the peer address as
+/// `ConnectInfo<SocketAddr>` (the auth API's rate limiter uses it when no IP header is trusted).
 async fn serve(
     listener: tokio::net::TcpListener,
     app: axum::Router,
     stop: CancellationToken,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move { stop.cancelled().await })
-        .await
+    let listener = listener.tap_io(|tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!(%error, "could not set TCP_NODELAY");
+        }
+    });
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move { stop.cancelled().await })
+    .await
 }
 
 async fn drain_and_stop(

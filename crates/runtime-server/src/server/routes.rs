@@ -53,8 +53,8 @@ pub struct ExtraRoutes {
 /// The full route table with the middleware stack, outermost first: compression (not for RPC
 /// NDJSON streams, nor bodies under 1 KiB), then one service doing request id + span + log +
 /// metrics + CORS + security headers + error envelope ([`HttpStackLayer`]), then (not on signed
-/// object uploads nor RPC endpoints, which have their own limits) body limit, timeout, caller
-/// resolution and panic catching.
+/// object uploads nor RPC endpoints, which have their own limits) body limit, timeout and panic
+/// catching; on protected routes only, caller resolution and the authentication check.
 ///
 /// Each group is applied with ONE `Router::layer` call: axum boxes every route again per call,
 /// and each boxing costs a service clone and a boxed future on every request.
@@ -68,13 +68,17 @@ pub fn router(state: AppState, extra: ExtraRoutes) -> Result<Router, shared_serv
         .with_state(state.clone());
     let auth_routes = state.ctx.get::<AuthRoutes>()?;
     let mut app = public.merge(extra.public).merge(auth_routes.0.clone());
+    // Only protected routes resolve the caller: the auth API reads its own credentials, and
+    // resolving for every route would look sessions up twice on get-session and spend an API
+    // key's use on requests that never needed it.
+    let resolver = state.ctx.get::<dyn AuthResolver>()?;
     if extra.protected.has_routes() {
         let protected = extra
             .protected
-            .route_layer(middleware::from_fn(require_authentication));
+            .route_layer(middleware::from_fn(require_authentication))
+            .route_layer(ResolveCallerLayer::new(resolver));
         app = app.merge(protected);
     }
-    let resolver = state.ctx.get::<dyn AuthResolver>()?;
     let mut app = app.fallback(not_found).layer(
         ServiceBuilder::new()
             .layer(RequestBodyLimitLayer::new(config.http.body_limit_bytes))
@@ -82,7 +86,6 @@ pub fn router(state: AppState, extra: ExtraRoutes) -> Result<Router, shared_serv
                 StatusCode::REQUEST_TIMEOUT,
                 config.http.request_timeout,
             ))
-            .layer(ResolveCallerLayer::new(resolver))
             .layer(CatchPanicLayer::custom(envelope::panic_response)),
     );
     if let Some(local) = state.ctx.get::<LocalObjects>()?.0.clone() {
