@@ -47,8 +47,11 @@ fn filter(config: &AppConfig) -> EnvFilter {
 /// subscriber was already installed in this process.
 pub fn init_logging(config: &AppConfig, otel: Option<&otel::OtelProviders>) -> bool {
     let fmt = match config.log_format {
+        // Colours only on a terminal: in a file or a log collector escape codes are noise, and
+        // writing them cost ~6% of the request path at info level (perf, bench_target).
         LogFormat::Pretty => tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .with_target(false)
             .compact()
             .boxed(),
