@@ -297,6 +297,13 @@ async fn database_storage_is_shared_by_two_servers() {
         // The window passes for both servers at once.
         s.advance(Duration::from_secs(10));
         assert_eq!(twin_sign_in(ip).await.0, 400);
+
+        // Rows whose window has passed are deleted (at most once a minute).
+        s.advance(Duration::from_secs(61));
+        assert_eq!(sign_in(&s, Some("192.0.2.1")).await.status, 400);
+        let sql = Sql::new("SELECT key, count FROM iam_rate_limit ORDER BY key");
+        let rows: Vec<(String, i32)> = sql.fetch_all(&mut pooled.conn()).await.expect("rows");
+        assert_eq!(rows, vec![("192.0.2.1|/sign-in/email".to_string(), 1)]);
         drop(pooled);
         task.abort();
         let _ = scope.close().await;

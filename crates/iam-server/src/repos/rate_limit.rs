@@ -1,7 +1,8 @@
 //! `RateLimitRepo`: the auth API's rate-limit counters in `iam_rate_limit`, for deployments
 //! with several instances (`IAM_RATE_LIMIT_STORAGE=database`). One request is one atomic
 //! upsert (`INSERT … ON CONFLICT (key) DO UPDATE … WHERE <allowed>`), so instances sharing the
-//! database never let a burst through between a read and a write.
+//! database never let a burst through between a read and a write. Stale counters are deleted
+//! by the limiter from time to time (`delete_stale`).
 
 use shared_server::db::repo::Sql;
 use shared_server::db::{Db, RepoError};
@@ -77,5 +78,15 @@ impl RateLimitRepo {
             .unwrap_or(0)
             .max(0);
         Ok(RateLimitHit::Limited { retry_after_ms })
+    }
+
+    /// Deletes counters whose last request is older than `before_ms` (their window has
+    /// passed: the next request starts at 1 anyway); returns how many.
+    #[tracing::instrument(skip_all, name = "RateLimitRepo.delete_stale")]
+    pub async fn delete_stale(&self, before_ms: i64) -> Result<u64, RepoError> {
+        let mut pooled = self.db.acquire().await?;
+        let mut sql = Sql::new("DELETE FROM iam_rate_limit WHERE last_request < ");
+        sql.push_bind(before_ms);
+        Ok(sql.execute(&mut pooled.conn()).await?)
     }
 }

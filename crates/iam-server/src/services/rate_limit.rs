@@ -10,11 +10,13 @@
 //! shared `no-trusted-ip` bucket. IPv4-mapped IPv6 becomes IPv4; IPv6 is reduced to its /64.
 //!
 //! Counters live in memory (one instance; bounded, expired entries evicted) or in the database
-//! (`RateLimitRepo`, several instances). A database failure lets the request through (logged):
-//! the limiter must not take the auth API down with it.
+//! (`RateLimitRepo`, several instances; rows whose window has passed are deleted at most once a
+//! minute, so random paths cannot grow the table for long). A database failure lets the request
+//! through (logged): the limiter must not take the auth API down with it.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::http::HeaderMap;
@@ -25,8 +27,11 @@ use crate::repos::{RateLimitHit, RateLimitRepo};
 
 /// Most keys the memory store holds; beyond it expired entries go first, then the oldest.
 pub const MEMORY_MAX_KEYS: usize = 100_000;
-/// How often the memory store drops expired entries (ms).
+/// How often the memory store drops expired entries, and the database storage deletes stale
+/// rows (ms).
 const MEMORY_SWEEP_EVERY_MS: i64 = 60_000;
+/// The longest window of the fixed rules (reset and verification mails).
+const LONGEST_FIXED_WINDOW_MS: i64 = 60_000;
 /// The bucket of clients without a usable IP.
 pub const NO_TRUSTED_IP: &str = "no-trusted-ip";
 
@@ -194,6 +199,8 @@ pub struct RateLimiter {
     config: RateLimitConfig,
     clock: Arc<dyn Clock>,
     store: Store,
+    /// When the database storage last deleted stale rows (epoch ms).
+    last_prune_ms: AtomicI64,
 }
 
 impl std::fmt::Debug for RateLimiter {
@@ -215,6 +222,28 @@ impl RateLimiter {
             config,
             clock,
             store,
+            last_prune_ms: AtomicI64::new(i64::MIN),
+        }
+    }
+
+    /// Deletes database rows whose window has passed, unless that ran less than a minute ago.
+    async fn prune_if_due(&self, repo: &RateLimitRepo, now_ms: i64) {
+        let last = self.last_prune_ms.load(Ordering::Relaxed);
+        if now_ms.saturating_sub(last) < MEMORY_SWEEP_EVERY_MS
+            || self
+                .last_prune_ms
+                .compare_exchange(last, now_ms, Ordering::AcqRel, Ordering::Relaxed)
+                .is_err()
+        {
+            return;
+        }
+        let longest = i64::try_from(self.config.window.as_millis())
+            .unwrap_or(i64::MAX)
+            .max(LONGEST_FIXED_WINDOW_MS);
+        match repo.delete_stale(now_ms.saturating_sub(longest)).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(deleted = n, "stale rate-limit rows deleted"),
+            Err(error) => tracing::warn!(%error, "deleting stale rate-limit rows failed"),
         }
     }
 
@@ -242,6 +271,7 @@ impl RateLimiter {
                 .unwrap_or_else(|p| p.into_inner())
                 .hit(&key, rule, now_ms),
             Store::Database(repo) => {
+                self.prune_if_due(repo, now_ms).await;
                 match repo
                     .hit(&key, rule.window_ms, i64::from(rule.max), now_ms)
                     .await
