@@ -114,11 +114,7 @@ impl OrganizationService {
         };
         let mut tx = self.db.begin().await?;
         let conn = &mut tx.conn();
-        self.lock_organization_in(conn, &org).await?;
-        let me = self
-            .membership_in(conn, &org, &caller.user.id)
-            .await?
-            .ok_or_else(|| bad(ErrorCode::MemberNotFound))?;
+        let me = self.lock_as_member_in(conn, &org, caller).await?;
         if !access::can(&me.role, "invitation", &["create"]) {
             return Err(forbidden(
                 ErrorCode::YouAreNotAllowedToInviteUsersToThisOrganization,

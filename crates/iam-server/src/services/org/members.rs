@@ -38,7 +38,7 @@ pub(crate) fn role_not_found(unknown: &[String], with_code: bool) -> IamError {
 impl OrganizationService {
     /// The organization named by `org` (or the active one) where the caller is a member;
     /// 400 `NO_ACTIVE_ORGANIZATION` when none is named, `not_member` when the caller is not one.
-    async fn member_org(
+    pub(super) async fn member_org(
         &self,
         caller: &Caller,
         org: &OrgRef,
@@ -145,11 +145,7 @@ impl OrganizationService {
         };
         let mut tx = self.db.begin().await?;
         let conn = &mut tx.conn();
-        self.lock_organization_in(conn, &org).await?;
-        let me = self
-            .membership_in(conn, &org, &caller.user.id)
-            .await?
-            .ok_or_else(|| bad(ErrorCode::MemberNotFound))?;
+        let me = self.lock_as_member_in(conn, &org, caller).await?;
         // Members of other organizations are indistinguishable from missing ones.
         let target = match parse_id::<MemberId>(member_id) {
             Some(id) if id == me.id => Some(me.clone()),
@@ -218,11 +214,7 @@ impl OrganizationService {
         };
         let mut tx = self.db.begin().await?;
         let conn = &mut tx.conn();
-        self.lock_organization_in(conn, &org).await?;
-        let me = self
-            .membership_in(conn, &org, &caller.user.id)
-            .await?
-            .ok_or_else(|| bad(ErrorCode::MemberNotFound))?;
+        let me = self.lock_as_member_in(conn, &org, caller).await?;
         let target = if member_id_or_email.contains('@') {
             self.members
                 .find_by_email_in(conn, &org, member_id_or_email)
@@ -270,11 +262,7 @@ impl OrganizationService {
         let org: OrganizationId = parse_id(org_id).ok_or_else(|| bad(ErrorCode::MemberNotFound))?;
         let mut tx = self.db.begin().await?;
         let conn = &mut tx.conn();
-        self.lock_organization_in(conn, &org).await?;
-        let me = self
-            .membership_in(conn, &org, &caller.user.id)
-            .await?
-            .ok_or_else(|| bad(ErrorCode::MemberNotFound))?;
+        let me = self.lock_as_member_in(conn, &org, caller).await?;
         if me.role.contains(MemberRole::Owner)
             && self.members.count_owners_in(conn, &org).await? <= 1
         {

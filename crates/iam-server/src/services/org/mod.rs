@@ -223,6 +223,20 @@ impl OrganizationService {
         Ok(self.org_id_or_active(caller, org.id.as_deref()))
     }
 
+    /// Locks the organization ([`Self::lock_organization_in`]) and returns the caller's active
+    /// membership in it, read under that lock: 400 `MEMBER_NOT_FOUND` when there is none.
+    async fn lock_as_member_in(
+        &self,
+        conn: &mut Conn<'_>,
+        org: &OrganizationId,
+        caller: &Caller,
+    ) -> Result<Member, IamError> {
+        self.lock_organization_in(conn, org).await?;
+        self.membership_in(conn, org, &caller.user.id)
+            .await?
+            .ok_or_else(|| bad(ErrorCode::MemberNotFound))
+    }
+
     /// Serializes the transaction's organization-wide checks (last owner, membership,
     /// invitation and team limits) against concurrent writers of the same organization: a row
     /// lock on the organization (PostgreSQL), or the database write lock taken up front

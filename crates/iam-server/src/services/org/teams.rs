@@ -8,7 +8,7 @@ use shared_server::entities::{NewTeam, OrganizationId, Team, TeamId, TeamPatch, 
 use shared_server::RepoError;
 
 use super::{
-    bad, forbidden, parse_id, Activated, Caller, OrganizationService, USER_CREATED_SOURCE,
+    bad, forbidden, parse_id, Activated, Caller, OrgRef, OrganizationService, USER_CREATED_SOURCE,
 };
 use crate::entities::{NewTeamMember, TeamMember};
 use crate::error::{ErrorCode, IamError};
@@ -81,24 +81,19 @@ impl OrganizationService {
         Ok(slug)
     }
 
-    /// The organization named (or active) where the caller is a member; `not_member` otherwise.
+    /// The organization named (or active) where the caller is a member; `not_member` otherwise
+    /// (team endpoints name organizations by id only).
     async fn team_org(
         &self,
         caller: &Caller,
         org_id: Option<&str>,
         not_member: IamError,
     ) -> Result<(OrganizationId, crate::entities::Member), IamError> {
-        let Some(org) = self.org_id_or_active(caller, org_id) else {
-            return Err(bad(ErrorCode::NoActiveOrganization));
+        let org = OrgRef {
+            id: org_id.map(str::to_string),
+            slug: None,
         };
-        let member = match &org {
-            Some(org) => self.membership(org, &caller.user.id).await?,
-            None => None,
-        };
-        match (org, member) {
-            (Some(org), Some(member)) => Ok((org, member)),
-            _ => Err(not_member),
-        }
+        self.member_org(caller, &org, not_member).await
     }
 
     /// create-team (needs `team:create`; at most the team limit).
