@@ -156,20 +156,30 @@ async fn run_inner(
     let ordered = order(slices)?;
     let backend = db.backend();
     let mut pooled = db.acquire().await?;
-    let mut conn = pooled.conn();
-    ensure_table(&mut conn).await?;
-    let locked = lock(&mut conn).await?;
-    let result = apply_pending(&mut conn, backend, &ordered).await;
-    if locked {
-        unlock(&mut conn).await?;
+    if backend == Backend::Postgres {
+        // The advisory lock belongs to this session: if the run is cancelled or unlocking fails,
+        // closing the connection (instead of pooling it) is what releases the lock.
+        pooled.close_on_drop();
     }
-    result
+    let mut conn = pooled.conn();
+    // The lock comes first: creating the bookkeeping table races as much as the migrations do.
+    let lock = MigrationLock::take(&mut conn).await?;
+    let result = async {
+        ensure_table(&mut conn).await?;
+        apply_pending(&mut conn, backend, &ordered, lock).await
+    }
+    .await;
+    let released = lock.release(&mut conn, result.is_ok()).await;
+    let report = result?;
+    released?;
+    Ok(report)
 }
 
 async fn apply_pending(
     conn: &mut Conn<'_>,
     backend: Backend,
     ordered: &[&SliceMigrations],
+    lock: MigrationLock,
 ) -> Result<MigrationReport, MigrationError> {
     let applied = read_applied(conn).await?;
     verify(&applied, ordered, backend)?;
@@ -183,7 +193,7 @@ async fn apply_pending(
                 continue;
             }
             let started = Instant::now();
-            apply_one(conn, backend, slice.slice, migration).await?;
+            apply_one(conn, backend, slice.slice, migration, lock).await?;
             tracing::info!(
                 slice = slice.slice,
                 version = migration.version,
@@ -322,24 +332,91 @@ async fn table_exists(conn: &mut Conn<'_>) -> Result<bool, sqlx::Error> {
     Ok(found.is_some())
 }
 
-/// Several instances starting at once on PostgreSQL: one migrates, the others wait.
-async fn lock(conn: &mut Conn<'_>) -> Result<bool, sqlx::Error> {
-    if let Conn::Postgres(c) = conn {
-        sqlx::query("SELECT pg_advisory_lock(7239012345)")
-            .execute(&mut **c)
-            .await?;
-        return Ok(true);
-    }
-    Ok(false)
+/// The advisory lock key of the migration runner (any constant; it only has to be the same in
+/// every instance of this build).
+const ADVISORY_LOCK_KEY: i64 = 7_239_012_345;
+
+/// How often a SQLite runner retries a database another process is writing to (on top of the
+/// connection's busy timeout).
+const SQLITE_LOCK_RETRY: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Serializes runners, so that any number of instances starting at once on one database apply
+/// and record each migration exactly once; the others wait, then find nothing left to do.
+///
+/// - PostgreSQL: a session advisory lock on the runner's connection; each migration then commits
+///   in its own transaction.
+/// - SQLite: `BEGIN IMMEDIATE`, the database's write lock, which every process opening the file
+///   respects; the whole run is that one transaction (SQLite has no lock that outlives a
+///   transaction), so a failing migration also rolls back the ones before it in the same run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MigrationLock {
+    PostgresAdvisory,
+    SqliteWriteTransaction,
 }
 
-async fn unlock(conn: &mut Conn<'_>) -> Result<(), sqlx::Error> {
-    if let Conn::Postgres(c) = conn {
-        sqlx::query("SELECT pg_advisory_unlock(7239012345)")
-            .execute(&mut **c)
-            .await?;
+impl MigrationLock {
+    async fn take(conn: &mut Conn<'_>) -> Result<Self, sqlx::Error> {
+        match conn {
+            Conn::Postgres(c) => {
+                let free: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+                    .bind(ADVISORY_LOCK_KEY)
+                    .fetch_one(&mut **c)
+                    .await?;
+                if !free {
+                    tracing::info!("another instance is migrating the database; waiting for it");
+                    sqlx::query("SELECT pg_advisory_lock($1)")
+                        .bind(ADVISORY_LOCK_KEY)
+                        .execute(&mut **c)
+                        .await?;
+                }
+                Ok(MigrationLock::PostgresAdvisory)
+            }
+            Conn::Sqlite(c) => {
+                let mut logged = false;
+                loop {
+                    match sqlx::query("BEGIN IMMEDIATE").execute(&mut **c).await {
+                        Ok(_) => return Ok(MigrationLock::SqliteWriteTransaction),
+                        // Busy beyond the busy timeout: another process is still migrating.
+                        Err(sqlx::Error::Database(e))
+                            if matches!(e.code().as_deref(), Some("5" | "517")) =>
+                        {
+                            if !logged {
+                                tracing::info!(
+                                    "another process is writing the database; waiting to migrate"
+                                );
+                                logged = true;
+                            }
+                            tokio::time::sleep(SQLITE_LOCK_RETRY).await;
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+        }
     }
-    Ok(())
+
+    /// Releases the lock: unlocks (PostgreSQL), or commits the run (`succeeded`) or rolls it
+    /// back (SQLite).
+    async fn release(self, conn: &mut Conn<'_>, succeeded: bool) -> Result<(), sqlx::Error> {
+        match conn {
+            Conn::Postgres(c) => {
+                sqlx::query("SELECT pg_advisory_unlock($1)")
+                    .bind(ADVISORY_LOCK_KEY)
+                    .execute(&mut **c)
+                    .await?;
+            }
+            Conn::Sqlite(c) => {
+                let end = if succeeded { "COMMIT" } else { "ROLLBACK" };
+                sqlx::query(end).execute(&mut **c).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether each migration needs its own transaction (otherwise the lock is one).
+    fn migrations_commit_alone(self) -> bool {
+        self == MigrationLock::PostgresAdvisory
+    }
 }
 
 async fn read_applied(conn: &mut Conn<'_>) -> Result<Applied, sqlx::Error> {
@@ -359,6 +436,7 @@ async fn apply_one(
     backend: Backend,
     slice: &str,
     migration: &Migration,
+    lock: MigrationLock,
 ) -> Result<(), MigrationError> {
     let failed = |e: sqlx::Error| MigrationError::Failed {
         slice: slice.to_string(),
@@ -370,11 +448,15 @@ async fn apply_one(
     let record = "INSERT INTO _migrations (slice, version, name, checksum, applied_at) VALUES ($1, $2, $3, $4, $5)";
     let checksum = migration.checksum(backend);
     let now = Timestamp::now();
-    // Schema change and bookkeeping commit together (both engines have transactional DDL).
+    // Schema change and bookkeeping commit together (both engines have transactional DDL):
+    // in a transaction of their own, or in the run's (SQLite's lock).
     // BEGIN/COMMIT are issued directly: sqlx's `Transaction` deref trips a compiler limitation
     // (higher-ranked `Send`) inside futures that must be `Send`.
+    let own_transaction = lock.migrations_commit_alone();
     let outcome: Result<(), sqlx::Error> = on_conn!(conn, |c| {
-        sqlx::query("BEGIN").execute(&mut **c).await?;
+        if own_transaction {
+            sqlx::query("BEGIN").execute(&mut **c).await?;
+        }
         // A plain string runs through the simple-query protocol: several statements are fine.
         let mut applied = sqlx::Executor::execute(&mut **c, sql).await.map(|_| ());
         if applied.is_ok() {
@@ -389,9 +471,12 @@ async fn apply_one(
                 .map(|_| ());
         }
         match applied {
-            Ok(()) => sqlx::query("COMMIT").execute(&mut **c).await.map(|_| ()),
+            Ok(()) if own_transaction => sqlx::query("COMMIT").execute(&mut **c).await.map(|_| ()),
+            Ok(()) => Ok(()),
             Err(error) => {
-                let _ = sqlx::query("ROLLBACK").execute(&mut **c).await;
+                if own_transaction {
+                    let _ = sqlx::query("ROLLBACK").execute(&mut **c).await;
+                }
                 Err(error)
             }
         }
@@ -407,7 +492,7 @@ mod send_probe {
     fn probe(db: &super::Db, c: &mut super::Conn<'_>) {
         assert_send(super::ensure_table(c));
         assert_send(super::table_exists(c));
-        assert_send(super::lock(c));
+        assert_send(super::MigrationLock::take(c));
         assert_send(super::read_applied(c));
         assert_send(super::apply_one(
             c,
@@ -419,6 +504,7 @@ mod send_probe {
                 sqlite: "",
                 postgres: "",
             },
+            super::MigrationLock::SqliteWriteTransaction,
         ));
         assert_send(super::run(db, &[]));
     }

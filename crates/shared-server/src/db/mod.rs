@@ -196,6 +196,16 @@ impl PooledConn {
             PooledConn::Postgres(c) => Conn::Postgres(c),
         }
     }
+
+    /// Closes the connection when it is dropped instead of returning it to the pool: for
+    /// connections whose session state (an advisory lock, an open transaction) must not outlive
+    /// their user, even when the user is cancelled.
+    pub fn close_on_drop(&mut self) {
+        match self {
+            PooledConn::Sqlite(c) => c.close_on_drop(),
+            PooledConn::Postgres(c) => c.close_on_drop(),
+        }
+    }
 }
 
 /// A transaction of either backend.
