@@ -4,6 +4,7 @@
 
 use shared_server::db::migrate::SliceMigrations;
 use shared_server::layer::Layer;
+use shared_server::rpc::{GroupEntry, SharedRpc};
 
 use crate::config::AppConfig;
 use crate::server::{self, ExtraRoutes};
@@ -15,6 +16,16 @@ pub fn migrations() -> Vec<&'static SliceMigrations> {
         &shared_server::migrations::SHARED_MIGRATIONS,
         &comms_server::COMMS_MIGRATIONS,
         &iam_server::IAM_MIGRATIONS,
+    ]
+}
+
+/// Every RPC group the server serves, one line per slice: each is served at `/v1/<name>/rpc`
+/// (the group's name: `shared` -> `/v1/shared/rpc`). Two groups with one name, or a tag declared
+/// twice, stop start-up naming both (`RpcRegistry`); a listed group no layer provides is a
+/// missing requirement of the Server layer.
+pub fn rpc_groups() -> Vec<GroupEntry> {
+    vec![
+        GroupEntry::of::<SharedRpc>(), // /v1/shared/rpc     slices.md §1.7
     ]
 }
 

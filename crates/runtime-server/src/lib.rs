@@ -4,7 +4,11 @@
 pub mod app;
 pub mod config;
 pub mod persistence;
-pub mod rpc;
+/// The RPC transport lives in `shared_server::rpc::transport` (slices' tests use it without the
+/// runtime); these are its paths here.
+pub mod rpc {
+    pub use shared_server::rpc::transport::{router, RpcLimits, RpcShutdown};
+}
 pub mod runtime;
 pub mod server;
 pub mod tooling;

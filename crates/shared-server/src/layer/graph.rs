@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::fmt::Write;
 
 use super::context::ServiceKey;
+use super::error::DuplicateProvider;
 use super::layer::{Kind, Layer};
 
 /// One leaf layer in the graph.
@@ -30,6 +31,8 @@ pub struct GraphEdge {
 pub struct LayerGraph {
     pub nodes: Vec<GraphNode>,
     pub edges: Vec<GraphEdge>,
+    /// Services provided twice without an override (the build refuses such a graph).
+    pub duplicates: Vec<DuplicateProvider>,
 }
 
 impl Layer {
@@ -37,7 +40,57 @@ impl Layer {
     pub fn graph(&self) -> LayerGraph {
         let mut walker = Walker::default();
         walker.walk(self, &HashMap::new(), false);
+        walker.graph.duplicates = self.duplicate_providers();
         walker.graph
+    }
+
+    /// Services that two distinct leaf layers of this composition provide, unless one of them
+    /// declares that it overrides the service. A leaf used in several places (or `fresh`) is one
+    /// provider. Checked before anything is built.
+    pub fn duplicate_providers(&self) -> Vec<DuplicateProvider> {
+        let mut providers: Vec<(ServiceKey, Vec<(usize, String, bool)>)> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        self.for_each_leaf(&mut |layer, provides, overrides| {
+            if !seen.insert(layer.id()) {
+                return;
+            }
+            for key in provides {
+                let entry = match providers.iter_mut().find(|(k, _)| k == key) {
+                    Some(entry) => entry,
+                    None => {
+                        providers.push((*key, Vec::new()));
+                        providers.last_mut().expect("just pushed")
+                    }
+                };
+                entry
+                    .1
+                    .push((layer.id(), layer.display_name(), overrides.contains(key)));
+            }
+        });
+        providers
+            .into_iter()
+            .filter(|(_, leaves)| leaves.len() > 1 && !leaves.iter().any(|(_, _, o)| *o))
+            .map(|(key, leaves)| DuplicateProvider {
+                service: key.name(),
+                layers: leaves.into_iter().map(|(_, name, _)| name).collect(),
+            })
+            .collect()
+    }
+
+    fn for_each_leaf(&self, visit: &mut dyn FnMut(&Layer, &[ServiceKey], &[ServiceKey])) {
+        match &self.node.kind {
+            Kind::Leaf {
+                provides,
+                overrides,
+                ..
+            } => visit(self, provides, overrides),
+            Kind::Provide { deps, target, .. } => {
+                deps.for_each_leaf(visit);
+                target.for_each_leaf(visit);
+            }
+            Kind::Merge(children) => children.iter().for_each(|c| c.for_each_leaf(visit)),
+            Kind::Fresh(inner) => inner.for_each_leaf(visit),
+        }
     }
 }
 
@@ -143,6 +196,9 @@ impl LayerGraph {
                 join_or_dash(&node.provides),
                 join_or_dash(&from),
             );
+        }
+        for duplicate in &self.duplicates {
+            let _ = writeln!(out, "DUPLICATE: {duplicate}");
         }
         out
     }

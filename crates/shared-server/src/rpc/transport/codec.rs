@@ -186,7 +186,7 @@ impl Formatter for AsciiOnly {
 mod tests {
     use super::*;
     use serde_json::json;
-    use shared_server::rpc::Exit;
+    use crate::rpc::Exit;
 
     fn complete(text: &str) -> Line {
         Line::Complete(text.as_bytes().to_vec())

@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
-use shared_server::rpc::Cause;
+use crate::rpc::Cause;
 use tokio::sync::mpsc;
 use tracing::{Instrument, Span};
 

@@ -8,9 +8,9 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
 
 use axum::http::HeaderMap;
-use shared_server::auth::AuthResolver;
-use shared_server::rpc::{Cause, Defect, RpcGroup};
-use shared_server::Context;
+use crate::auth::{AuthResolver, OrgMembers};
+use crate::rpc::{Cause, Defect, RpcGroup};
+use crate::Context;
 use tokio::sync::{mpsc, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tracing::Span;
@@ -18,6 +18,7 @@ use tracing::Span;
 use super::call;
 use super::codec::Line;
 use super::limits::RpcLimits;
+use super::trace::TraceJoin;
 use super::message::{self, ClientMessage, Rejected, Request, RequestId, ServerMessage};
 
 /// Replies waiting for the transport's writer, per connection.
@@ -38,6 +39,8 @@ pub(crate) struct Endpoint {
     pub group: RpcGroup,
     pub ctx: Context,
     pub resolver: Option<Arc<dyn AuthResolver>>,
+    pub members: Option<Arc<dyn OrgMembers>>,
+    pub trace_join: Option<Arc<dyn TraceJoin>>,
     pub limits: RpcLimits,
     /// Cancelled when the server shuts down: WebSockets close (see `RpcShutdown`).
     pub shutdown: CancellationToken,
