@@ -188,7 +188,7 @@ async fn doctor(config: AppConfig) -> ExitCode {
         Err(error) => report("database", Err(error.to_string())),
     }
     report(
-        "email transport",
+        "email delivery",
         check_email_transport(&config.comms.transport).await,
     );
     let store = match &config.object_store {
