@@ -23,11 +23,11 @@ use tokio_util::sync::CancellationToken;
 use crate::config::AppConfig;
 use crate::persistence::LocalObjects;
 use crate::rpc::RpcShutdown;
-use shared_server::rpc::RpcRegistry;
 use crate::tooling::HttpMetrics;
 use iam_server::{AuthRoutes, IamConfig};
 pub use routes::{AppState, ExtraRoutes};
 use shared_server::auth::AuthResolver;
+use shared_server::rpc::RpcRegistry;
 
 /// The running HTTP server.
 #[derive(Debug, Clone)]
@@ -44,10 +44,13 @@ pub fn layer() -> Layer {
 
 /// The Server layer with routes of the embedding program added.
 pub fn layer_with(extra: ExtraRoutes) -> Layer {
-    let groups = crate::app::rpc_groups();
+    let mut groups = crate::app::rpc_groups();
+    groups.extend(extra.rpc_groups.iter().copied());
     let builder = groups
         .iter()
-        .fold(Layer::named_leaf("HttpServer"), |builder, entry| entry.require(builder));
+        .fold(Layer::named_leaf("HttpServer"), |builder, entry| {
+            entry.require(builder)
+        });
     builder
         .requires::<AppConfig>()
         .requires::<Db>()
@@ -91,7 +94,7 @@ pub fn layer_with(extra: ExtraRoutes) -> Layer {
                     readiness_timeout: config.readiness_timeout,
                 };
                 for (path, (service, procedures)) in registry.table() {
-                    tracing::debug!(%path, service, procedures, "serving RPC group");
+                    tracing::info!(%path, service, procedures, "serving RPC group");
                 }
                 let app = routes::router(state, extra, registry)?;
                 let stop = CancellationToken::new();
