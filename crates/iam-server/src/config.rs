@@ -71,7 +71,7 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("IAM_VERIFICATION_IDENTIFIERS", "hashed", "`hashed` or `plain`: how reset-token identifiers are stored"),
     // rate limiting (better-auth-api.md §6)
     ("IAM_RATE_LIMIT_ENABLED", "true when APP_ENV=prod, else false", "rate-limit every auth API request per (client IP, path) before routing; 429 with X-Retry-After"),
-    ("IAM_RATE_LIMIT_STORAGE", "memory", "`memory` (one instance; bounded, expired entries evicted) or `database` (table iam_rate_limit, shared by several instances)"),
+    ("IAM_RATE_LIMIT_STORAGE", "`database` with a PostgreSQL `DATABASE_URL`, else `memory`", "`memory` (one instance; bounded, expired entries evicted) or `database` (table iam_rate_limit, shared by several instances)"),
     ("IAM_RATE_LIMIT_WINDOW_SECS", "10", "window of the default rule (1 to 86400); sign-in/up, change-password/email keep 3 per 10 s, reset/verification mails 3 per 60 s"),
     ("IAM_RATE_LIMIT_MAX", "100", "requests per window of the default rule (1 to 1000000)"),
     ("IAM_RATE_LIMIT_IP_HEADER", "x-forwarded-for", "header carrying the client IP (single value only; a comma list is not trusted); without it the connection's peer address, else the shared `no-trusted-ip` bucket"),
@@ -160,7 +160,14 @@ impl RateLimitConfig {
             .get("APP_ENV")
             .is_some_and(|env| matches!(env.as_str(), "prod" | "production"));
         let enabled = vars.flag("IAM_RATE_LIMIT_ENABLED", production)?;
+        // On PostgreSQL several instances may share the database (DESIGN.md "Scale"), and
+        // in-memory counters would multiply the limits by the number of instances: the
+        // database storage is the default there. SQLite means one instance: memory.
+        let on_postgres = vars
+            .get("DATABASE_URL")
+            .is_some_and(|url| url.starts_with("postgres://") || url.starts_with("postgresql://"));
         let storage = match vars.get("IAM_RATE_LIMIT_STORAGE").as_deref() {
+            None if on_postgres => RateLimitStorage::Database,
             None | Some("memory") => RateLimitStorage::Memory,
             Some("database") => RateLimitStorage::Database,
             Some(other) => {
@@ -653,6 +660,24 @@ mod tests {
         let staging =
             read(&[("BETTER_AUTH_SECRET", SECRET), ("APP_ENV", "staging")]).expect("config");
         assert!(!staging.rate_limit.enabled);
+        assert_eq!(staging.rate_limit.storage, RateLimitStorage::Memory);
+        let several_instances = read(&[
+            ("BETTER_AUTH_SECRET", SECRET),
+            ("DATABASE_URL", "postgres://app@db:5432/app"),
+        ])
+        .expect("config");
+        assert_eq!(
+            several_instances.rate_limit.storage,
+            RateLimitStorage::Database,
+            "PostgreSQL: the limits are counted together by every instance"
+        );
+        let pinned = read(&[
+            ("BETTER_AUTH_SECRET", SECRET),
+            ("DATABASE_URL", "postgresql://app@db:5432/app"),
+            ("IAM_RATE_LIMIT_STORAGE", "memory"),
+        ])
+        .expect("config");
+        assert_eq!(pinned.rate_limit.storage, RateLimitStorage::Memory);
         let custom = read(&[
             ("BETTER_AUTH_SECRET", SECRET),
             ("APP_ENV", "prod"),

@@ -3,7 +3,9 @@
 //! The auth API speaks better-auth's error shape (`specs/better-auth-api.md` §1.5), not the
 //! runtime's `{code, message}` envelope: `{"message": …, "code": …}` with the status each
 //! endpoint documents, a few code-less messages, a few empty-body statuses, and an empty 500 for
-//! anything unexpected (details go to the log, never to the client).
+//! anything unexpected (details go to the log, never to the client). A database that cannot be
+//! used right now (issue 20) is a 503 with `Retry-After`, not a 500: the outage is logged once
+//! where it is detected, not per request.
 
 use std::borrow::Cow;
 
@@ -569,8 +571,14 @@ impl IamError {
             IamError::Api { status, .. } => *status,
             IamError::Status(status) => *status,
             IamError::KeyRateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            _ if self.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
+    }
+
+    /// The database could not be used (unreachable, connection lost, pool exhausted).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, IamError::Repo(repo) if repo.is_unavailable())
     }
 
     /// The machine code, when the answer has one.
@@ -582,6 +590,9 @@ impl IamError {
         }
     }
 }
+
+/// The message of the 503 answered while the database is unavailable.
+pub const SERVICE_UNAVAILABLE_MESSAGE: &str = "The service is temporarily unavailable; retry later";
 
 /// The one mapping to HTTP. Bodies are JSON (`Content-Type: application/json`, also for the
 /// empty-body statuses, as better-auth sends them); infrastructure faults are logged here and
@@ -619,6 +630,22 @@ impl IntoResponse for IamError {
                 let mut response =
                     (StatusCode::TOO_MANY_REQUESTS, body.to_string()).into_response();
                 response.headers_mut().insert(header::CONTENT_TYPE, json);
+                response
+            }
+            unavailable if unavailable.is_unavailable() => {
+                tracing::debug!(error = %unavailable, "auth request refused: database unavailable");
+                let body = serde_json::json!({
+                    "message": SERVICE_UNAVAILABLE_MESSAGE,
+                    "code": "SERVICE_UNAVAILABLE",
+                });
+                let mut response =
+                    (StatusCode::SERVICE_UNAVAILABLE, body.to_string()).into_response();
+                let headers = response.headers_mut();
+                headers.insert(header::CONTENT_TYPE, json);
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from_static(shared_server::db::RETRY_AFTER_SECONDS),
+                );
                 response
             }
             other => {

@@ -33,6 +33,11 @@ impl AuthError {
     pub fn backend(error: impl Into<BoxError>) -> Self {
         Self::Backend(error.into())
     }
+
+    /// The session storage is unavailable (see [`RepoError::is_unavailable`]).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Storage(repo) if repo.is_unavailable())
+    }
 }
 
 /// Resolves the caller from request headers (`authorization`, `cookie`, `x-api-key`, ...).

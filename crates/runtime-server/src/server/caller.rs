@@ -76,7 +76,12 @@ where
                 }
                 Ok(None) => {}
                 Err(error) => {
-                    tracing::warn!(%error, "resolving the caller failed");
+                    // An outage is logged once by the `Db`; other faults each time.
+                    if error.is_unavailable() {
+                        tracing::debug!(%error, "resolving the caller failed: database unavailable");
+                    } else {
+                        tracing::warn!(%error, "resolving the caller failed");
+                    }
                     request.extensions_mut().insert(AuthUnavailable);
                 }
             }

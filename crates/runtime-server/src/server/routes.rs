@@ -175,6 +175,8 @@ async fn ready(State(state): State<AppState>) -> Response {
         (Err(e), _) | (_, Err(e)) => return e.into_response(),
     };
     let (database, object_store) = tokio::join!(
+        // During a known outage `ping` fails at once: the background probe watches the
+        // database, and a load balancer's probes get their answer without waiting.
         check(timeout, async {
             db.ping(timeout).await.map_err(|e| e.to_string())
         }),
@@ -190,7 +192,12 @@ async fn ready(State(state): State<AppState>) -> Response {
     let status = if failing.is_empty() {
         StatusCode::OK
     } else {
-        tracing::warn!(failing = ?failing, "readiness check failed");
+        // A known database outage has been logged once already (by the `Db`).
+        if db.unreachable_for().is_some() && failing == ["database"] {
+            tracing::debug!(failing = ?failing, "readiness check failed");
+        } else {
+            tracing::warn!(failing = ?failing, "readiness check failed");
+        }
         StatusCode::SERVICE_UNAVAILABLE
     };
     let body = json!({
@@ -218,12 +225,17 @@ async fn check(
 
 async fn require_authentication(request: axum::extract::Request, next: Next) -> Response {
     if request.extensions().get::<AuthUnavailable>().is_some() {
-        return ApiError::new(
+        let mut response = ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "service_unavailable",
             "Authentication is temporarily unavailable; retry later",
         )
         .into_response();
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            header::HeaderValue::from_static(shared_server::db::RETRY_AFTER_SECONDS),
+        );
+        return response;
     }
     if request.extensions().get::<AuthContext>().is_none() {
         return ApiError::unauthorized().into_response();

@@ -83,6 +83,7 @@ async fn connect_postgres(config: &DbConfig, url: &str) -> Result<Db, DbError> {
     Ok(Db {
         pool: Pool::Postgres(pool),
         target,
+        health: Default::default(),
     })
 }
 
@@ -129,6 +130,7 @@ async fn connect_sqlite(config: &DbConfig, url: &str) -> Result<Db, DbError> {
     Ok(Db {
         pool: Pool::Sqlite(pool),
         target,
+        health: Default::default(),
     })
 }
 

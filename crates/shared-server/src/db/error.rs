@@ -63,6 +63,12 @@ impl RepoError {
         matches!(self, RepoError::NotFound { .. })
     }
 
+    /// Whether the database could not be used at all (unreachable, connection lost, pool
+    /// exhausted): answered as 503 / the RPC transient interrupt, not as an internal error.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, RepoError::Database(source) if super::is_unavailable(source))
+    }
+
     /// Whether retrying the whole transaction may succeed (SQLite busy, PostgreSQL
     /// serialization failure or deadlock).
     pub fn is_retryable(&self) -> bool {

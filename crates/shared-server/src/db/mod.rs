@@ -7,11 +7,13 @@
 
 mod connect;
 mod error;
+mod health;
 pub mod migrate;
 pub mod repo;
 mod transaction;
 mod value;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::pool::PoolConnection;
@@ -19,6 +21,7 @@ use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool,
 
 pub use connect::{redact_url, sqlite_path, DbConfig};
 pub use error::{DbError, RepoError};
+pub use health::{is_unavailable, DatabaseUnreachable, RETRY_AFTER_SECONDS};
 pub use value::SqlValue;
 
 /// Which database engine a `Db` talks to.
@@ -49,6 +52,8 @@ pub struct Db {
     pool: Pool,
     /// The URL without credentials, for logs and errors.
     target: String,
+    /// Whether the database is known to be unreachable (shared by clones).
+    health: Arc<health::DbHealth>,
 }
 
 impl std::fmt::Debug for Db {
@@ -99,39 +104,49 @@ impl Db {
     }
 
     /// A pooled connection; use [`PooledConn::conn`] with [`on_conn!`](crate::on_conn).
+    ///
+    /// While the database is known-unreachable this fails at once with [`DatabaseUnreachable`]
+    /// (see [`is_unavailable`]) instead of waiting the acquire timeout.
     pub async fn acquire(&self) -> Result<PooledConn, sqlx::Error> {
         Ok(match &self.pool {
-            Pool::Sqlite(pool) => PooledConn::Sqlite(pool.acquire().await?),
-            Pool::Postgres(pool) => PooledConn::Postgres(pool.acquire().await?),
+            Pool::Sqlite(pool) => PooledConn::Sqlite(self.watched(pool.acquire()).await?),
+            Pool::Postgres(pool) => PooledConn::Postgres(self.watched(pool.acquire()).await?),
         })
     }
 
-    /// Starts a transaction; dropped without `commit` it rolls back.
+    /// Starts a transaction; dropped without `commit` it rolls back. Fails at once like
+    /// [`acquire`](Self::acquire) during a known outage.
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         Ok(match &self.pool {
-            Pool::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
-            Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+            Pool::Sqlite(pool) => Tx::Sqlite(self.watched(pool.begin()).await?),
+            Pool::Postgres(pool) => Tx::Postgres(self.watched(pool.begin()).await?),
         })
     }
 
-    /// A round trip to the database, bounded by `timeout`.
+    /// A round trip to the database, bounded by `timeout`; during a known outage it fails at
+    /// once (the background probe is what watches the database then).
     pub async fn ping(&self, timeout: Duration) -> Result<(), DbError> {
         let probe = async {
-            match &self.pool {
-                Pool::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()),
-                Pool::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()),
-            }
+            let mut pooled = self.acquire().await?;
+            crate::on_conn!(pooled.conn(), |c| sqlx::query("SELECT 1")
+                .execute(&mut *c)
+                .await
+                .map(|_| ()))
+        };
+        let failed = |message: String| DbError::Query {
+            target: self.target.clone(),
+            message,
         };
         match tokio::time::timeout(timeout, probe).await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(source)) => Err(DbError::Query {
-                target: self.target.clone(),
-                message: source.to_string(),
-            }),
-            Err(_) => Err(DbError::Query {
-                target: self.target.clone(),
-                message: format!("no answer within {} ms", timeout.as_millis()),
-            }),
+            Ok(Err(source)) => Err(failed(source.to_string())),
+            Err(_) => {
+                self.suspect("a ping got no answer");
+                Err(failed(format!(
+                    "no answer within {} ms",
+                    timeout.as_millis()
+                )))
+            }
         }
     }
 

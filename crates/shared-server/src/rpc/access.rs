@@ -8,7 +8,7 @@ use axum::http::{header, HeaderMap};
 
 use super::caller::{Caller, OrgCaller};
 use super::error::{NoError, RpcError, Unauthorized};
-use crate::auth::{AuthContext, AuthResolver, OrgMembers};
+use crate::auth::{AuthContext, AuthError, AuthResolver, OrgMembers};
 use crate::entities::Organization;
 
 /// Who may call a procedure.
@@ -61,7 +61,7 @@ pub async fn resolve_caller(
     let roles = members
         .roles(&organization.id, &caller.user.id)
         .await
-        .map_err(RpcError::internal)?
+        .map_err(resolver_fault)?
         .ok_or_else(no_organization)?;
     Ok(Caller::Member(OrgCaller {
         user: caller.user,
@@ -76,7 +76,8 @@ pub async fn resolve_caller(
 /// Public procedures never consult the resolver (`Ok(None)`). Protected ones fail with
 /// `Unauthorized` when there is no resolver ("Missing authorization header") or it names nobody
 /// (the same message without credentials, "Invalid or expired credentials" with some); a
-/// resolver fault becomes a generic defect (logged).
+/// resolver fault becomes a generic defect (logged), or the transient interrupt when the session
+/// storage is unavailable.
 pub async fn authenticate(
     access: Access,
     resolver: Option<&dyn AuthResolver>,
@@ -89,16 +90,22 @@ pub async fn authenticate(
     let Some(resolver) = resolver else {
         return Err(RpcError::unauthorized(Unauthorized::MISSING_CREDENTIALS));
     };
-    match resolver
-        .resolve(headers)
-        .await
-        .map_err(RpcError::internal)?
-    {
+    match resolver.resolve(headers).await.map_err(resolver_fault)? {
         Some(caller) => Ok(Some(caller)),
         None if carries_credentials(headers) => {
             Err(RpcError::unauthorized(Unauthorized::INVALID_CREDENTIALS))
         }
         None => Err(RpcError::unauthorized(Unauthorized::MISSING_CREDENTIALS)),
+    }
+}
+
+/// A resolver fault: the transient interrupt when the session storage is unavailable, a
+/// generic defect (logged) otherwise.
+fn resolver_fault(error: AuthError) -> RpcError<NoError> {
+    if error.is_unavailable() {
+        RpcError::unavailable(error)
+    } else {
+        RpcError::internal(error)
     }
 }
 
@@ -130,7 +137,6 @@ fn carries_credentials(headers: &HeaderMap) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::AuthError;
     use axum::http::HeaderValue;
 
     /// A resolver that knows nobody.

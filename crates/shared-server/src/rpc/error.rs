@@ -1,6 +1,7 @@
 //! How a handler fails: [`RpcError`] is either the procedure's typed error (sent as a `Fail`
 //! cause the TypeScript client decodes with the procedure's error schema), the `Unauthorized`
-//! failure every protected procedure may return, or a defect (sent as `Die`).
+//! failure every protected procedure may return, a defect (sent as `Die`), or the service being
+//! unavailable for now (sent as the transient interrupt, effect-rpc-protocol.md §2.2).
 //!
 //! Typed errors are serde types whose JSON carries `_tag`, the Effect `TaggedError` encoding:
 //!
@@ -61,6 +62,10 @@ pub enum RpcError<E> {
     Unauthorized(Unauthorized),
     /// Not an expected failure: a bug or an infrastructure fault.
     Die(Defect),
+    /// The service cannot serve the call for now (its database is unreachable): an `Interrupt`
+    /// cause with the transient fiber id `-503` (effect-rpc-protocol.md §2.2), what the
+    /// reference server answers for calls it cannot finish for reasons outside the call.
+    Unavailable,
 }
 
 impl<E> From<E> for RpcError<E> {
@@ -84,6 +89,13 @@ impl<E> RpcError<E> {
     pub fn unauthorized(message: impl Into<String>) -> Self {
         RpcError::Unauthorized(Unauthorized::new(message))
     }
+
+    /// The database (or another dependency) is unavailable: logged at debug only, since the
+    /// outage itself is logged once where it is detected (`Db`).
+    pub fn unavailable(error: impl fmt::Display) -> Self {
+        tracing::debug!(error = %error, "rpc call refused: service unavailable");
+        RpcError::Unavailable
+    }
 }
 
 impl<E: Serialize> RpcError<E> {
@@ -93,6 +105,7 @@ impl<E: Serialize> RpcError<E> {
             RpcError::Fail(error) => encode_failure(&error),
             RpcError::Unauthorized(error) => encode_failure(&error),
             RpcError::Die(defect) => Cause::Die { defect },
+            RpcError::Unavailable => Cause::transient_interrupt(),
         }
     }
 }
@@ -140,6 +153,15 @@ mod tests {
         assert_eq!(
             serde_json::to_value(cause).unwrap(),
             json!({"_tag": "Die", "defect": {"name": "Error", "message": "internal error"}})
+        );
+    }
+
+    #[test]
+    fn an_unavailable_service_is_the_transient_interrupt() {
+        let cause = RpcError::<NoError>::unavailable("database down").into_cause();
+        assert_eq!(
+            serde_json::to_value(cause).unwrap(),
+            json!({"_tag": "Interrupt", "fiberId": {"_tag": "Runtime", "id": -503, "startTimeMillis": 0}})
         );
     }
 }

@@ -88,6 +88,12 @@ impl Cause {
 
     /// The server or the connection is shutting down.
     pub fn interrupted_by_shutdown() -> Self {
+        Self::transient_interrupt()
+    }
+
+    /// The transient interrupt (fiber `-503`): shutdown, a lost connection, or a service that
+    /// is unavailable for now; a retry later may succeed.
+    pub fn transient_interrupt() -> Self {
         Cause::Interrupt {
             fiber_id: FiberId::runtime(TRANSIENT_INTERRUPT_FIBER),
         }

@@ -110,6 +110,7 @@ impl Failure {
                 Self::validation("the cursor does not name a row of this list any more")
                     .at("cursor"),
             ),
+            other if other.is_unavailable() => RpcError::unavailable(other),
             other => RpcError::internal(other),
         }
     }
