@@ -3,6 +3,10 @@
 //! out as text frames, several ready ones per frame. The upgrade request's headers count for
 //! every call. A socket that shows no sign of life (no frame at all, the client's RPC `Ping`
 //! included) gets a WebSocket ping after half the idle timeout and is closed after all of it.
+//!
+//! A client's close frame is echoed (RFC 6455 §5.5.1: same status code; tungstenite queues the
+//! echo when it reads the close, the writer flushes it), completing the closing handshake, so the client sees its own code (1000) rather than 1006; the connection's calls
+//! and streams are interrupted and nothing else is sent after the close (issue 20).
 
 use std::sync::Arc;
 
@@ -45,9 +49,12 @@ pub(crate) async fn serve_upgrade(
 }
 
 /// Why the reading side stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum End {
+    /// The client sent a close frame: echoed.
     ClientClosed,
+    /// The connection ended without a close frame (or could not be read): nothing to answer.
+    ClientGone,
     Idle,
     TooLarge,
     NotReading,
@@ -55,25 +62,30 @@ enum End {
 }
 
 impl End {
-    fn close_frame(self) -> Option<CloseFrame> {
+    /// How the writer ends the socket, if anything is still to be sent.
+    fn last_frame(self) -> Option<Control> {
         let (code, reason) = match self {
-            End::ClientClosed => return None,
+            End::ClientClosed => return Some(Control::EchoClose),
+            End::ClientGone => return None,
             End::Idle => (GOING_AWAY, "idle timeout"),
             End::TooLarge => (MESSAGE_TOO_BIG, "message too big"),
             End::NotReading => (POLICY_VIOLATION, "replies are not read"),
             End::Shutdown => (GOING_AWAY, "server shutting down"),
         };
-        Some(CloseFrame {
+        Some(Control::Close(CloseFrame {
             code,
             reason: Utf8Bytes::from_static(reason),
-        })
+        }))
     }
 }
 
 /// What the reader asks the writer to send besides replies.
 enum Control {
     Ping,
+    /// The server closes: this close frame is the last one sent.
     Close(CloseFrame),
+    /// The client closed: the echo tungstenite queued is flushed, and nothing else is sent.
+    EchoClose,
 }
 
 async fn run(endpoint: Arc<Endpoint>, headers: HeaderMap, socket: WebSocket) {
@@ -107,8 +119,8 @@ async fn run(endpoint: Arc<Endpoint>, headers: HeaderMap, socket: WebSocket) {
     };
     tracing::debug!(reason = ?end, "RPC WebSocket ends");
     closing.close(Cause::interrupted_by_shutdown());
-    if let Some(frame) = end.close_frame() {
-        let _ = control.try_send(Control::Close(frame));
+    if let Some(last) = end.last_frame() {
+        let _ = control.try_send(last);
     }
     drop(connection);
     drop(control);
@@ -146,13 +158,14 @@ async fn read_frames(
         last_seen = Instant::now();
         pinged = false;
         let message = match frame {
-            None | Some(Ok(Message::Close(_))) => return End::ClientClosed,
+            Some(Ok(Message::Close(_))) => return End::ClientClosed,
+            None => return End::ClientGone,
             Some(Err(error)) => {
                 tracing::debug!(%error, "RPC WebSocket read failed");
                 return if error.to_string().contains("too long") {
                     End::TooLarge
                 } else {
-                    End::ClientClosed
+                    End::ClientGone
                 };
             }
             Some(Ok(message)) => message,
@@ -183,8 +196,13 @@ async fn write_frames(
             biased;
             command = commands.recv(), if commands_open => match command {
                 Some(Control::Ping) => Message::Ping(Default::default()),
+                // Replies still queued are dropped: nothing may follow a close frame.
                 Some(Control::Close(frame)) => {
                     let _ = tokio::time::timeout(send_timeout, sink.send(Message::Close(Some(frame)))).await;
+                    return;
+                }
+                Some(Control::EchoClose) => {
+                    let _ = tokio::time::timeout(send_timeout, sink.close()).await;
                     return;
                 }
                 None => {
