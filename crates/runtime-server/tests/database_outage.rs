@@ -8,8 +8,6 @@
 
 mod common;
 
-use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::routing::get;
@@ -19,88 +17,13 @@ use serde_json::{json, Value};
 use shared_server::auth::AuthContext;
 use shared_server::layer::{BoxError, Context, Layer};
 use shared_server::rpc::{Failure, GroupEntry, RpcGroup, RpcResult};
+use shared_server::testing::CutProxy;
 use shared_server::{Db, RepoError};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
 
 /// Requests answered during a known outage must take less than this.
 const FAST: Duration = Duration::from_millis(500);
 /// How long the outage lasts (several probe cycles): requests keep being refused throughout.
 const OUTAGE: Duration = Duration::from_secs(3);
-
-/// A TCP proxy to PostgreSQL that the test can cut and restore on the same port.
-struct Proxy {
-    addr: SocketAddr,
-    up: watch::Sender<bool>,
-}
-
-impl Proxy {
-    async fn start(upstream: SocketAddr) -> Proxy {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (up, _) = watch::channel(true);
-        tokio::spawn(serve(Some(listener), addr, upstream, up.subscribe()));
-        Proxy { addr, up }
-    }
-
-    fn cut(&self) {
-        self.up.send_replace(false);
-    }
-
-    fn restore(&self) {
-        self.up.send_replace(true);
-    }
-}
-
-/// Accepts while up; while down the port is closed (connections are refused) and every
-/// connection that was open is dropped.
-async fn serve(
-    mut listener: Option<TcpListener>,
-    addr: SocketAddr,
-    upstream: SocketAddr,
-    mut up: watch::Receiver<bool>,
-) {
-    loop {
-        match listener.take() {
-            Some(open) => {
-                tokio::select! {
-                    accepted = open.accept() => {
-                        if let Ok((client, _)) = accepted {
-                            tokio::spawn(pipe(client, upstream, up.clone()));
-                        }
-                        listener = Some(open);
-                    }
-                    changed = up.changed() => {
-                        if changed.is_err() { return; }
-                        listener = if *up.borrow() { Some(open) } else { None };
-                    }
-                }
-            }
-            None => {
-                if up.changed().await.is_err() {
-                    return;
-                }
-                if *up.borrow() {
-                    listener = Some(
-                        TcpListener::bind(addr)
-                            .await
-                            .expect("rebind the proxy port"),
-                    );
-                }
-            }
-        }
-    }
-}
-
-async fn pipe(mut client: TcpStream, upstream: SocketAddr, mut up: watch::Receiver<bool>) {
-    let Ok(mut server) = TcpStream::connect(upstream).await else {
-        return;
-    };
-    tokio::select! {
-        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
-        _ = up.wait_for(|up| !*up) => {}
-    }
-}
 
 shared_server::slice_rpc!(
     /// A protected procedure that reads the database, served at `/v1/outage/rpc`.
@@ -264,18 +187,8 @@ async fn an_outage_is_answered_fast_and_honestly_and_recovers_without_a_restart(
         return;
     };
     test.db.close().await;
-    let mut url = url::Url::parse(&test.url).unwrap();
-    let upstream: SocketAddr = format!(
-        "{}:{}",
-        url.host_str().unwrap().replace("localhost", "127.0.0.1"),
-        url.port().unwrap_or(5432)
-    )
-    .parse()
-    .unwrap();
-    let proxy = Arc::new(Proxy::start(upstream).await);
-    url.set_host(Some("127.0.0.1")).unwrap();
-    url.set_port(Some(proxy.addr.port())).unwrap();
-    let server = Server::start(url.as_str()).await;
+    let proxy = CutProxy::start(&test.url).await.unwrap();
+    let server = Server::start(&proxy.url()).await;
 
     // Healthy first.
     assert_eq!(server.get_session().await.status(), 200);

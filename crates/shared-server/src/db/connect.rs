@@ -211,11 +211,13 @@ where
 }
 
 /// Network trouble and timeouts are worth retrying; bad credentials or a missing database are not.
+/// Neither is a SQLite file another process is setting up at the same moment (`SQLITE_BUSY`:
+/// switching a new file to WAL needs a lock the busy handler does not always wait for).
 fn is_transient(error: &sqlx::Error) -> bool {
     matches!(
         error,
         sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::Tls(_)
-    ) || matches!(error, sqlx::Error::Database(db) if db.code().as_deref() == Some("57P03"))
+    ) || matches!(error, sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("57P03" | "5" | "517")))
 }
 
 /// The URL with any password replaced, for logs and errors.

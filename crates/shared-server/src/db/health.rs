@@ -10,6 +10,8 @@
 //!   and new acquires fail at once with [`DatabaseUnreachable`] (which [`is_unavailable`]
 //!   recognizes, so callers answer 503 / the RPC transient interrupt), and the check repeats
 //!   every [`PROBE_INTERVAL`] until a connection succeeds; one more line says it is back.
+//!
+//! PostgreSQL only: an embedded SQLite file has no network to lose.
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -146,7 +148,12 @@ impl Db {
     }
 
     /// Starts the background check unless one is running or one just found the database fine.
+    /// SQLite is never suspected: an embedded file has no network to lose, and a slow acquire
+    /// there is a busy writer, not an outage.
     pub(super) fn suspect(&self, reason: &str) {
+        if self.backend() == super::Backend::Sqlite {
+            return;
+        }
         let recently_ok = self
             .health
             .last_ok
@@ -209,11 +216,8 @@ impl Db {
     async fn connect_directly(&self) -> Result<(), String> {
         let attempt = async {
             match &self.pool {
-                Pool::Sqlite(pool) => {
-                    let mut conn = pool.connect_options().connect().await?;
-                    sqlx::query("SELECT 1").execute(&mut conn).await?;
-                    conn.close().await
-                }
+                // Never suspected (see `suspect`).
+                Pool::Sqlite(_) => Ok(()),
                 Pool::Postgres(pool) => {
                     let mut conn = pool.connect_options().connect().await?;
                     sqlx::query("SELECT 1").execute(&mut conn).await?;

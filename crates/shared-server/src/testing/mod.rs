@@ -5,9 +5,12 @@
 //! - [`app`] (feature `testing`): [`TestApp`], a slice's layer served over the real RPC
 //!   transport on port 0, with members of two organizations and one call to reach a procedure;
 //! - [`auth`] (feature `testing`): [`TestAuth`], the bearer-token caller resolver and
-//!   membership port those apps use (iam is not needed to test a slice).
+//!   membership port those apps use (iam is not needed to test a slice);
+//! - [`proxy`]: [`CutProxy`], a TCP proxy to the test PostgreSQL that a test cuts and restores
+//!   to play a database outage.
 
 pub mod db;
+pub mod proxy;
 
 #[cfg(feature = "testing")]
 pub mod app;
@@ -15,6 +18,7 @@ pub mod app;
 pub mod auth;
 
 pub use db::{all_backends, postgres, sqlite, TestDb};
+pub use proxy::CutProxy;
 
 #[cfg(feature = "testing")]
 pub use app::{RpcReply, TestApp, TestUser};
