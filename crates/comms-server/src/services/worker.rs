@@ -400,7 +400,13 @@ impl OutboxWorker {
                     errors = errors.saturating_add(1);
                     let pause = (self.config.poll_interval * 2u32.saturating_pow(errors.min(10)))
                         .min(MAX_ERROR_PAUSE);
-                    tracing::warn!(%error, retry_in_ms = pause.as_millis() as u64, "outbox worker round failed");
+                    // A database outage is logged once by the `Db` (issue 20); its rounds
+                    // are only debug noise.
+                    if matches!(&error, CommsError::Repo(repo) if repo.is_unavailable()) {
+                        tracing::debug!(%error, retry_in_ms = pause.as_millis() as u64, "outbox worker round failed: database unavailable");
+                    } else {
+                        tracing::warn!(%error, retry_in_ms = pause.as_millis() as u64, "outbox worker round failed");
+                    }
                     pause
                 }
             };
