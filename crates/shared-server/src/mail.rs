@@ -2,7 +2,7 @@
 //!
 //! Slices build an [`OutgoingEmail`] (already written, or a template name with variables) and
 //! hand it to the [`Mailer`] service. comms-server implements the trait as a transactional
-//! outbox: [`Mailer::send_in`] writes the message inside the caller's transaction, so a
+//! outbox: [`Mailer::send`] given the caller's transaction writes the message in it, so a
 //! rolled-back sign-up sends nothing, and a background worker delivers it later with retries.
 //! [`RecordingMailer`] is the test double for slices that only need to see what was sent.
 //!
@@ -16,7 +16,7 @@ use std::sync::Mutex;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value as Json};
 
-use crate::db::{Conn, RepoError};
+use crate::db::{Exec, RepoError};
 use crate::entities::{OrganizationId, UserId};
 
 /// Most recipients (to + cc + bcc) one message may have.
@@ -760,16 +760,10 @@ pub struct QueuedEmail {
 /// `dyn Mailer`). Sending queues the message durably; delivery happens in the background.
 #[async_trait::async_trait]
 pub trait Mailer: Send + Sync + 'static {
-    /// Validates, renders and queues `email` in its own transaction.
-    async fn send(&self, email: OutgoingEmail) -> Result<QueuedEmail, MailError>;
-
-    /// Same, inside the caller's transaction (`&mut tx.conn()`): the message is delivered only
-    /// if that transaction commits.
-    async fn send_in(
-        &self,
-        conn: &mut Conn<'_>,
-        email: OutgoingEmail,
-    ) -> Result<QueuedEmail, MailError>;
+    /// Validates, renders and queues `email` where `on` says: on the pool (`(&db).into()`, its
+    /// own statement) or inside the caller's transaction (`(&mut tx).into()`), where the message
+    /// is delivered only if that transaction commits.
+    async fn send(&self, on: Exec<'_>, email: OutgoingEmail) -> Result<QueuedEmail, MailError>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -782,7 +776,7 @@ pub struct RecordedEmail {
     pub email: OutgoingEmail,
     pub outbox_id: String,
     pub message_id: MessageId,
-    /// Sent with `send_in` (the recording does not know whether that transaction committed).
+    /// Sent inside a caller's transaction (the recording does not know whether it committed).
     pub in_transaction: bool,
 }
 
@@ -901,16 +895,8 @@ impl RecordingMailer {
 
 #[async_trait::async_trait]
 impl Mailer for RecordingMailer {
-    async fn send(&self, email: OutgoingEmail) -> Result<QueuedEmail, MailError> {
-        self.record(email, false)
-    }
-
-    async fn send_in(
-        &self,
-        _conn: &mut Conn<'_>,
-        email: OutgoingEmail,
-    ) -> Result<QueuedEmail, MailError> {
-        self.record(email, true)
+    async fn send(&self, on: Exec<'_>, email: OutgoingEmail) -> Result<QueuedEmail, MailError> {
+        self.record(email, matches!(on, Exec::Conn(_)))
     }
 }
 
@@ -1048,6 +1034,7 @@ mod tests {
     #[tokio::test]
     async fn recording_mailer_records_validates_and_deduplicates() {
         let mailer = RecordingMailer::new();
+        let test = crate::testing::sqlite().await;
         let email = OutgoingEmail::builder()
             .template(
                 "verify-email",
@@ -1057,8 +1044,8 @@ mod tests {
             .idempotency_key("verify:1")
             .build()
             .unwrap();
-        let first = mailer.send(email.clone()).await.unwrap();
-        let again = mailer.send(email).await.unwrap();
+        let first = mailer.send((&test.db).into(), email.clone()).await.unwrap();
+        let again = mailer.send((&test.db).into(), email).await.unwrap();
         assert!(!first.duplicate && again.duplicate);
         assert_eq!(first.message_id, again.message_id);
         assert_eq!(mailer.sent().len(), 1);
@@ -1081,7 +1068,7 @@ mod tests {
         };
         broken.idempotency_key = None;
         assert!(matches!(
-            mailer.send(broken).await,
+            mailer.send((&test.db).into(), broken).await,
             Err(MailError::Invalid { ref field, .. }) if field == "subject"
         ));
         assert_eq!(mailer.take().len(), 1);

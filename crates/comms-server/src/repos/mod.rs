@@ -1,8 +1,9 @@
 //! Repositories of the comms tables (slices.md §5.4). `EmailTemplateRepo` wraps the base
 //! repository (org-scoped CRUD, reached through `Deref`); `OutboxRepo` and `DeliveryLogRepo`
 //! are written out because their rows may belong to no organization (system mail) and because
-//! the outbox's claim/lease statements are the heart of delivery. Each operation has a pool form
-//! and, where a caller may need atomicity, an `_in(conn, …)` form for transactions.
+//! the outbox's claim/lease statements are the heart of delivery. An operation a caller may need
+//! inside its transaction takes `on: impl Into<Exec>` first (the pool or that transaction); the
+//! worker's lease statements and the operator reads run on the repository's own pool.
 
 mod delivery_log;
 mod outbox;
@@ -39,7 +40,7 @@ mod send_probe {
     use super::*;
     use crate::entities::*;
     use shared_server::db::repo::PageRequest;
-    use shared_server::db::Conn;
+    use shared_server::db::{Conn, Db};
     use shared_server::entities::OrganizationId;
     use shared_server::Timestamp;
 
@@ -50,6 +51,7 @@ mod send_probe {
         templates: &EmailTemplateRepo,
         outbox: &OutboxRepo,
         logs: &DeliveryLogRepo,
+        db: &Db,
         conn: &mut Conn<'_>,
         org: &OrganizationId,
         new: NewOutboxEmail,
@@ -57,12 +59,12 @@ mod send_probe {
         id: &OutboxId,
         now: Timestamp,
     ) {
-        assert_send(templates.find_by_name(org, "x"));
-        assert_send(outbox.enqueue_in(conn, new, "x"));
+        assert_send(templates.find_by_name(db, org, "x"));
+        assert_send(outbox.enqueue(&mut *conn, new, "x"));
         assert_send(outbox.claim_due("w", now, 10, std::time::Duration::from_secs(1)));
-        assert_send(outbox.mark_sent("w", id, "smtp", None));
+        assert_send(outbox.mark_sent(db, "w", id, "smtp", None));
         assert_send(outbox.list(org, None, PageRequest::default()));
         assert_send(outbox.counts_by_status());
-        assert_send(logs.append_in(conn, entry));
+        assert_send(logs.append(&mut *conn, entry));
     }
 }

@@ -341,7 +341,7 @@ impl OutboxWorker {
             let updated = match (outcome, retry_at) {
                 (Outcome::Sent, _) => {
                     self.outbox
-                        .mark_sent_in(
+                        .mark_sent(
                             &mut conn,
                             &self.owner,
                             &row.id,
@@ -352,17 +352,17 @@ impl OutboxWorker {
                 }
                 (Outcome::Retried, Some(at)) => {
                     self.outbox
-                        .mark_retry_in(&mut conn, &self.owner, &row.id, at, &error)
+                        .mark_retry(&mut conn, &self.owner, &row.id, at, &error)
                         .await?
                 }
                 _ => {
                     self.outbox
-                        .mark_failed_in(&mut conn, &self.owner, &row.id, &error)
+                        .mark_failed(&mut conn, &self.owner, &row.id, &error)
                         .await?
                 }
             };
             if updated {
-                self.logs.append_in(&mut conn, entry).await?;
+                self.logs.append(&mut conn, entry).await?;
             }
             updated
         };

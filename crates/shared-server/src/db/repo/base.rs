@@ -10,6 +10,7 @@ use tracing::Instrument;
 use super::{ops, Entity, Op, OrgScoped, Page, PageRequest, Unscoped};
 use crate::db::{Db, Exec, RepoError};
 use crate::entities::OrganizationId;
+use crate::ids::EntityId;
 use crate::time::{Clock, Timestamp};
 
 /// The base repository of a table that is not organization-scoped.

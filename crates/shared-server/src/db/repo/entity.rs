@@ -174,4 +174,3 @@ macro_rules! repo_spans {
         }
     };
 }
-

@@ -26,8 +26,7 @@ mod sql;
 
 pub use base::{OrgRepo, Repo};
 pub use entity::{
-    Entity, FromAnyRow, ListFilter, NewRow, NoFilter, Op, OrgScoped, PatchRow, TableScope,
-    Unscoped,
+    Entity, FromAnyRow, ListFilter, NewRow, NoFilter, Op, OrgScoped, PatchRow, TableScope, Unscoped,
 };
 pub use nested::{begin_nested, NestedTx};
 pub use ops::{insert_statement, rows_per_insert, MAX_ROWS_PER_INSERT};

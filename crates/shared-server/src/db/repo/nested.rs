@@ -44,4 +44,3 @@ fn as_sqlite<'a>(tx: &'a mut sqlx::Transaction<'_, Sqlite>) -> &'a mut SqliteCon
 fn as_postgres<'a>(tx: &'a mut sqlx::Transaction<'_, Postgres>) -> &'a mut PgConnection {
     tx
 }
-

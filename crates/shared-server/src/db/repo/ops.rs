@@ -60,9 +60,7 @@ pub(super) fn new_row<E: Entity>(
     Ok(columns)
 }
 
-fn reject_base_columns<E: Entity>(
-    columns: &[(&'static str, SqlValue)],
-) -> Result<(), RepoError> {
+fn reject_base_columns<E: Entity>(columns: &[(&'static str, SqlValue)]) -> Result<(), RepoError> {
     match columns.iter().find(|(c, _)| BASE_COLUMNS.contains(c)) {
         Some((column, _)) => Err(RepoError::Invalid {
             message: format!("{}: `{column}` is managed by the repository", E::NAME),

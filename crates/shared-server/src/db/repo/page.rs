@@ -7,7 +7,6 @@ pub const DEFAULT_PAGE_LIMIT: u32 = 50;
 /// Largest page size; larger requests are clamped.
 pub const MAX_PAGE_LIMIT: u32 = 200;
 
-
 /// Which page to read: after the item with public id `after` (none: the first page), at most
 /// `limit` items (default [`DEFAULT_PAGE_LIMIT`], clamped to `1..=`[`MAX_PAGE_LIMIT`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,4 +52,3 @@ pub struct Page<T> {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next: Option<String>,
 }
-

@@ -226,4 +226,3 @@ fn alias<E: Entity>(constraint: String) -> String {
         .map(|(_, actual)| actual.to_string())
         .unwrap_or(constraint)
 }
-
