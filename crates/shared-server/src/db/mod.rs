@@ -6,9 +6,11 @@
 //! connection type, so each backend gets statically typed sqlx code without duplication. Each
 //! repository method runs where its [`Exec`] says: the pool or the caller's transaction.
 
+mod columns;
 mod connect;
 mod error;
 mod exec;
+mod macros;
 pub mod migrate;
 pub mod repo;
 mod transaction;
@@ -19,6 +21,7 @@ use std::time::Duration;
 use sqlx::pool::PoolConnection;
 use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
+pub use columns::Columns;
 pub use connect::{redact_url, sqlite_path, DbConfig};
 pub use error::{DbError, RepoError};
 pub use exec::{Exec, HeldConn};
