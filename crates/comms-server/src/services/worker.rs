@@ -497,7 +497,7 @@ pub(crate) fn hostname() -> String {
     ["/proc/sys/kernel/hostname", "/etc/hostname"]
         .iter()
         .filter_map(|path| std::fs::read_to_string(path).ok())
-        .chain(std::env::var("HOSTNAME").ok())
+        .chain(shared_server::config::Vars::process().get("HOSTNAME"))
         .map(|name| name.trim().to_string())
         .find(|name| valid(name))
         .unwrap_or_else(|| "localhost".to_string())
