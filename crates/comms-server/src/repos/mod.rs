@@ -16,21 +16,11 @@ pub use template::EmailTemplateRepo;
 
 use shared_server::RepoError;
 
-/// Driver errors as repository errors, with CHECK violations (a broken table rule, e.g. an
-/// unknown status) reported as invalid input rather than a database failure.
+/// Driver errors of the outbox and delivery-log statements as repository errors, with CHECK
+/// violations (a broken table rule, e.g. an unknown status) reported as invalid input rather
+/// than a database failure.
 pub(crate) fn db_error(error: sqlx::Error) -> RepoError {
-    if let sqlx::Error::Database(db) = &error {
-        if db.kind() == sqlx::error::ErrorKind::CheckViolation {
-            let rule = db
-                .constraint()
-                .map(str::to_string)
-                .unwrap_or_else(|| db.message().to_string());
-            return RepoError::Invalid {
-                message: format!("violates {rule}"),
-            };
-        }
-    }
-    RepoError::from(error)
+    shared_server::db::repo::map_table_error("email", error)
 }
 
 /// Compile-time guard: repository futures must be `Send` (they run in layers, handlers and the

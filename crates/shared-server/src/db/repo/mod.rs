@@ -31,7 +31,7 @@ pub use entity::{
 pub use nested::{begin_nested, NestedTx};
 pub use ops::{insert_statement, rows_per_insert, MAX_ROWS_PER_INSERT};
 pub use page::{Page, PageRequest, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT};
-pub use sql::{map_db_error, Sql};
+pub use sql::{map_db_error, map_table_error, Sql};
 
 #[doc(hidden)]
 pub use tracing as __tracing;

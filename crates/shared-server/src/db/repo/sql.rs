@@ -197,18 +197,7 @@ impl BindsNull for SqlValue {
 /// `From<sqlx::Error> for RepoError` (with `E::CONSTRAINT_ALIASES` applied), CHECK violations
 /// to [`RepoError::Invalid`] (the data broke a table rule, e.g. an unknown enum value).
 pub fn map_db_error<E: Entity>(error: sqlx::Error) -> RepoError {
-    if let sqlx::Error::Database(db) = &error {
-        if db.kind() == sqlx::error::ErrorKind::CheckViolation {
-            let rule = db
-                .constraint()
-                .map(str::to_string)
-                .unwrap_or_else(|| db.message().to_string());
-            return RepoError::Invalid {
-                message: format!("{} violates {rule}", E::NAME),
-            };
-        }
-    }
-    match RepoError::from(error) {
+    match map_table_error(E::NAME, error) {
         RepoError::Conflict { constraint } => RepoError::Conflict {
             constraint: alias::<E>(constraint),
         },
@@ -217,6 +206,23 @@ pub fn map_db_error<E: Entity>(error: sqlx::Error) -> RepoError {
         },
         other => other,
     }
+}
+
+/// [`map_db_error`] for tables without an [`Entity`] (no constraint aliases): CHECK violations
+/// become [`RepoError::Invalid`] naming `what`, the rest as `From<sqlx::Error> for RepoError`.
+pub fn map_table_error(what: &str, error: sqlx::Error) -> RepoError {
+    if let sqlx::Error::Database(db) = &error {
+        if db.kind() == sqlx::error::ErrorKind::CheckViolation {
+            let rule = db
+                .constraint()
+                .map(str::to_string)
+                .unwrap_or_else(|| db.message().to_string());
+            return RepoError::Invalid {
+                message: format!("{what} violates {rule}"),
+            };
+        }
+    }
+    RepoError::from(error)
 }
 
 fn alias<E: Entity>(constraint: String) -> String {
