@@ -9,6 +9,7 @@ mod error;
 mod guardian;
 mod postgres;
 mod process;
+mod provision;
 mod server;
 mod test;
 

@@ -46,6 +46,14 @@ pub fn detect() -> Result<Availability> {
     })
 }
 
+/// Whether the server binaries are installed (in `PG_BIN`, Debian's directory or on PATH).
+pub fn binaries_installed() -> Result<bool> {
+    Ok(find_bin_dir()?.is_some())
+}
+
+/// The Debian package with the server binaries.
+pub const DEBIAN_PACKAGE: &str = "postgresql";
+
 fn find_bin_dir() -> Result<Option<PathBuf>> {
     if let Some(dir) = std::env::var_os("PG_BIN").filter(|dir| !dir.is_empty()) {
         let dir = PathBuf::from(dir);

@@ -1,16 +1,20 @@
 //! `cargo xtask test`: the whole test suite, the same way on every machine and in CI.
 //!
-//! It prepares what the tests need (Node.js clients for the compatibility tests, a PostgreSQL server
-//! so every repository is tested on both backends), runs `cargo test` with `TEST_POSTGRES_URL` set,
-//! cleans up, and ends with one summary line.
+//! It provisions what the tests need by itself (issue 10), each step printing its progress and
+//! reusing what an earlier run installed (see `provision.rs`): the Node.js clients of the
+//! compatibility tests (`npm ci`), Python's aiosmtpd for comms-server's real SMTP server (a
+//! virtual environment under `target/`), and PostgreSQL's server binaries (apt, as root) for a
+//! throwaway server so every repository is tested on both backends. Then it runs `cargo test`
+//! with `TEST_POSTGRES_URL` and `COMMS_TEST_PYTHON` set, cleans up, and ends with one summary line.
 
-use std::path::Path;
-use std::process::{Command, ExitCode, ExitStatus};
+use std::path::PathBuf;
+use std::process::{ExitCode, ExitStatus};
 use std::time::Instant;
 
 use crate::error::{Error, Result};
 use crate::postgres::{self, Availability, TempPostgres};
 use crate::process;
+use crate::provision;
 
 /// Directories (relative to the workspace root) of the Node.js clients the compatibility tests drive.
 /// Adding a client is one line here; `npm ci` runs in each one that has a `package-lock.json`.
@@ -25,11 +29,17 @@ const PACKAGES_WITHOUT_LIB: &[&str] = &["xtask"];
 
 const POSTGRES_URL_VAR: &str = "TEST_POSTGRES_URL";
 
+/// The pinned Python packages of comms-server's SMTP test server, and the variable that hands
+/// the virtual environment's interpreter to its tests.
+const SMTP_REQUIREMENTS: &str = "crates/comms-server/tests/common/requirements.txt";
+const SMTP_PYTHON_VAR: &str = "COMMS_TEST_PYTHON";
+
 pub fn run(args: &[String]) -> Result<ExitCode> {
     let started = Instant::now();
     prepare_js_clients()?;
+    let smtp_python = prepare_smtp_server()?;
     let database = TestDatabase::provide()?;
-    let status = run_cargo_tests(args, &database)?;
+    let status = run_cargo_tests(args, &database, smtp_python.as_deref())?;
     let database_summary = database.describe();
     drop(database); // Stops PostgreSQL before the summary, so the duration includes it.
     let outcome = if status.success() {
@@ -47,39 +57,39 @@ pub fn run(args: &[String]) -> Result<ExitCode> {
 /// Installs the Node.js clients listed in [`JS_CLIENT_DIRS`].
 fn prepare_js_clients() -> Result<()> {
     for dir in JS_CLIENT_DIRS {
-        prepare_js_client(&process::workspace_root().join(dir))?;
+        provision::npm_ci("node", &process::workspace_root().join(dir))?;
     }
     Ok(())
 }
 
-fn prepare_js_client(dir: &Path) -> Result<()> {
-    if !dir.join("package-lock.json").is_file() {
-        eprintln!(
-            "xtask: {}: no package-lock.json, skipping npm ci",
-            dir.display()
+/// The interpreter with aiosmtpd for comms-server's SMTP tests: `COMMS_TEST_PYTHON` when the
+/// caller set it, else a virtual environment under `target/` that this step keeps up to date.
+fn prepare_smtp_server() -> Result<Option<PathBuf>> {
+    if let Some(python) = std::env::var_os(SMTP_PYTHON_VAR).filter(|value| !value.is_empty()) {
+        provision::step(
+            "smtp",
+            format!(
+                "using {SMTP_PYTHON_VAR}={} from the environment",
+                PathBuf::from(&python).display()
+            ),
         );
-        return Ok(());
+        return Ok(Some(PathBuf::from(python)));
     }
-    let npm = process::find_program("npm", &[]).ok_or_else(|| {
-        Error::new(format!(
-            "npm is needed to install the Node.js client in {} but is not on PATH",
-            dir.display()
-        ))
-    })?;
-    eprintln!("xtask: npm ci in {}", dir.display());
-    let status = Command::new(npm)
-        .arg("ci")
-        .current_dir(dir)
-        .status()
-        .map_err(|error| Error::new(format!("could not run npm: {error}")))?;
-    if !status.success() {
-        return Err(Error::new(format!(
-            "npm ci in {} failed ({})",
-            dir.display(),
-            process::describe_status(status)
-        )));
+    let requirements = process::workspace_root().join(SMTP_REQUIREMENTS);
+    match provision::python_venv("smtp", "aiosmtpd", &requirements) {
+        Ok(python) => Ok(Some(python)),
+        Err(error) if provision::is_ci() => Err(error),
+        Err(error) => {
+            provision::step(
+                "smtp",
+                format!(
+                    "WARNING: {}; the SMTP delivery tests will be SKIPPED",
+                    error.message
+                ),
+            );
+            Ok(None)
+        }
     }
-    Ok(())
 }
 
 /// The PostgreSQL the tests run against, if any.
@@ -103,11 +113,35 @@ impl TestDatabase {
             );
             return Ok(Self::External(url));
         }
+        if !postgres::binaries_installed()? {
+            let installed = provision::apt_install(
+                "postgres",
+                &[postgres::DEBIAN_PACKAGE],
+                "a throwaway PostgreSQL for the PostgreSQL half of the tests",
+            );
+            if let Err(error) = installed {
+                if provision::is_ci() {
+                    return Err(Error::new(format!(
+                        "{}\nxtask: CI=true: refusing to skip the PostgreSQL tests (or set PG_BIN or {POSTGRES_URL_VAR}).",
+                        error.message
+                    )));
+                }
+                warn_skipped(&error.message);
+                return Ok(Self::Skipped);
+            }
+        }
         match postgres::detect()? {
-            Availability::Ready(setup) => Ok(Self::Temporary(TempPostgres::start(setup)?)),
-            Availability::Unavailable(reason) if is_ci() => Err(Error::new(format!(
+            Availability::Ready(setup) => {
+                provision::step(
+                    "postgres",
+                    "server binaries found, starting a throwaway server",
+                );
+                Ok(Self::Temporary(TempPostgres::start(setup)?))
+            }
+            Availability::Unavailable(reason) if provision::is_ci() => Err(Error::new(format!(
                 "{reason}.\nxtask: CI=true: refusing to skip the PostgreSQL tests. Install the \
-                 server binaries (Debian: apt-get install postgresql), or set PG_BIN or {POSTGRES_URL_VAR}."
+                 server binaries ({}), or set PG_BIN or {POSTGRES_URL_VAR}.",
+                provision::apt_command(&[postgres::DEBIAN_PACKAGE])
             ))),
             Availability::Unavailable(reason) => {
                 warn_skipped(&reason);
@@ -153,22 +187,18 @@ impl TestDatabase {
     }
 }
 
-fn is_ci() -> bool {
-    std::env::var("CI")
-        .is_ok_and(|value| matches!(value.to_ascii_lowercase().as_str(), "true" | "1" | "yes"))
-}
-
 fn warn_skipped(reason: &str) {
     let rule = "=".repeat(78);
     eprintln!(
         "xtask: {rule}\n\
          xtask: WARNING: PostgreSQL tests will be SKIPPED.\n\
          xtask: {reason}.\n\
-         xtask: Only the SQLite half of the repository tests runs. To run both, install the\n\
-         xtask: server binaries (Debian: apt-get install postgresql), or set PG_BIN to their\n\
-         xtask: directory, or set {POSTGRES_URL_VAR} to a server you own.\n\
+         xtask: Only the SQLite half of the repository tests runs. To run both, run xtask as\n\
+         xtask: root (it installs the server binaries), or install them ({}),\n\
+         xtask: or set PG_BIN to their directory, or {POSTGRES_URL_VAR} to a server you own.\n\
          xtask: Under CI=true this is an error.\n\
-         xtask: {rule}"
+         xtask: {rule}",
+        provision::apt_command(&[postgres::DEBIAN_PACKAGE])
     );
 }
 
@@ -187,14 +217,18 @@ fn redact_password(url: &str) -> String {
 }
 
 /// Runs each `cargo test` invocation in turn, stopping at the first failure unless `--no-fail-fast`.
-fn run_cargo_tests(extra: &[String], database: &TestDatabase) -> Result<ExitStatus> {
+fn run_cargo_tests(
+    extra: &[String],
+    database: &TestDatabase,
+    smtp_python: Option<&std::path::Path>,
+) -> Result<ExitStatus> {
     let keep_going = process::split_at_double_dash(extra)
         .0
         .iter()
         .any(|arg| arg == "--no-fail-fast");
     let mut first_failure = None;
     for args in cargo_test_invocations(extra) {
-        let status = run_cargo_test(&args, database)?;
+        let status = run_cargo_test(&args, database, smtp_python)?;
         if !status.success() {
             first_failure.get_or_insert(status);
             if !keep_going {
@@ -213,9 +247,16 @@ fn run_cargo_tests(extra: &[String], database: &TestDatabase) -> Result<ExitStat
 /// Ctrl-C reaches cargo, the test binaries and xtask alike (same process group); xtask cannot catch
 /// it without libc, so it dies before its `Drop` guards run. The cleanup guardian then stops
 /// PostgreSQL and removes its directory (see `guardian.rs`).
-fn run_cargo_test(args: &[String], database: &TestDatabase) -> Result<ExitStatus> {
+fn run_cargo_test(
+    args: &[String],
+    database: &TestDatabase,
+    smtp_python: Option<&std::path::Path>,
+) -> Result<ExitStatus> {
     let mut command = process::cargo();
     command.args(args);
+    if let Some(python) = smtp_python {
+        command.env(SMTP_PYTHON_VAR, python);
+    }
     match database.url() {
         Some(url) => command.env(POSTGRES_URL_VAR, url),
         None => command.env_remove(POSTGRES_URL_VAR),

@@ -11,7 +11,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use shared_server::auth::AuthResolver;
+use shared_server::auth::{AuthResolver, OrgMembers};
 use shared_server::layer::{BoxError, Context, Layer};
 use shared_server::mail::Mailer;
 use shared_server::repos::{OrganizationRepo, SessionRepo, UserRepo};
@@ -21,8 +21,8 @@ use crate::config::IamConfig;
 use crate::http::{self, AuthRoutes};
 use crate::repos::{AccountRepo, ApiKeyRepo, MemberRepo, RateLimitRepo, VerificationRepo};
 use crate::services::{
-    ApiKeyService, AuthContextResolver, AuthRepos, AuthService, IamCleanup, PasswordHasher,
-    RateLimiter,
+    ApiKeyService, AuthContextResolver, AuthRepos, AuthService, IamCleanup, IamOrgMembers,
+    PasswordHasher, RateLimiter,
 };
 
 /// The cleanup job's first run after start, and its period.
@@ -49,6 +49,7 @@ pub fn layer() -> Layer {
         .provides::<AuthService>()
         .provides::<AuthContextResolver>()
         .provides::<dyn AuthResolver>()
+        .provides::<dyn OrgMembers>()
         .provides::<AuthRoutes>()
         .provides::<IamCleanup>()
         .provides::<ApiKeyRepo>()
@@ -112,6 +113,7 @@ pub fn layer() -> Layer {
                 limiter: limiter.clone(),
             }));
 
+            let members_for_rpc = repos.members.clone();
             let mut out = Context::new();
             out.insert(repos.accounts)
                 .insert(repos.verifications)
@@ -125,6 +127,7 @@ pub fn layer() -> Layer {
             out.insert_arc::<ApiKeyService>(api_keys);
             out.insert_arc::<RateLimiter>(limiter);
             out.insert_arc::<dyn AuthResolver>(Arc::new(resolver));
+            out.insert_arc::<dyn OrgMembers>(Arc::new(IamOrgMembers::new(members_for_rpc)));
             Ok::<_, BoxError>(out)
         })
 }

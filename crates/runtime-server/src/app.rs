@@ -4,6 +4,7 @@
 
 use shared_server::db::migrate::SliceMigrations;
 use shared_server::layer::Layer;
+use shared_server::rpc::{GroupEntry, SharedRpc};
 
 use crate::config::AppConfig;
 use crate::server::{self, ExtraRoutes};
@@ -15,6 +16,16 @@ pub fn migrations() -> Vec<&'static SliceMigrations> {
         &shared_server::migrations::SHARED_MIGRATIONS,
         &comms_server::COMMS_MIGRATIONS,
         &iam_server::IAM_MIGRATIONS,
+    ]
+}
+
+/// Every RPC group the server serves, one line per slice: each is served at `/v1/<name>/rpc`
+/// (the group's name: `shared` -> `/v1/shared/rpc`). Two groups with one name, or a tag declared
+/// twice, stop start-up naming both (`RpcRegistry`); a listed group no layer provides is a
+/// missing requirement of the Server layer.
+pub fn rpc_groups() -> Vec<GroupEntry> {
+    vec![
+        GroupEntry::of::<SharedRpc>(), // /v1/shared/rpc     slices.md §1.7
     ]
 }
 
@@ -61,5 +72,13 @@ pub fn server_layer(config: AppConfig) -> Layer {
 pub fn server_layer_with(config: AppConfig, extra: ExtraRoutes) -> Layer {
     server::layer_with(extra)
         .provide_merge(&runtime_layer(config))
+        .named("Server")
+}
+
+/// [`server_layer_with`] plus the embedding program's own slice layers (built on the runtime's
+/// services); the groups they provide are served when `extra.rpc_groups` lists them.
+pub fn server_layer_with_slices(config: AppConfig, extra: ExtraRoutes, slices: Layer) -> Layer {
+    server::layer_with(extra)
+        .provide_merge(&slices.provide_merge(&runtime_layer(config)))
         .named("Server")
 }

@@ -187,6 +187,10 @@ async fn doctor(config: AppConfig) -> ExitCode {
         }
         Err(error) => report("database", Err(error.to_string())),
     }
+    report(
+        "email delivery",
+        check_email_transport(&config.comms.transport).await,
+    );
     let store = match &config.object_store {
         runtime_server::config::ObjectStoreConfig::Local { root } => {
             shared_server::storage::LocalObjectStore::new(
@@ -220,12 +224,44 @@ async fn doctor(config: AppConfig) -> ExitCode {
     }
 }
 
+/// SMTP: connect, greet and start TLS as configured, so a relay without STARTTLS behind a URL
+/// that requires it shows up here with its fix (issue 10). The other transports need no check.
+async fn check_email_transport(
+    transport: &comms_server::config::TransportConfig,
+) -> Result<String, String> {
+    use comms_server::config::TransportConfig;
+    match transport {
+        TransportConfig::Smtp(smtp) => {
+            let started = Instant::now();
+            let transport = comms_server::transport::SmtpTransport::new(smtp, 1)
+                .map_err(|error| error.to_string())?;
+            let checked = transport.check().await.map_err(|error| error.message);
+            checked.map(|relay| format!("{relay} ({} ms)", started.elapsed().as_millis()))
+        }
+        TransportConfig::Mailbox { dir } => Ok(format!("development mailbox in {}", dir.display())),
+        TransportConfig::Log => Ok("log (messages are only logged)".to_owned()),
+    }
+}
+
 fn graph(config: AppConfig, mermaid: bool) -> ExitCode {
     let graph = app::server_layer(config).graph();
     if mermaid {
         print!("{}", graph.to_mermaid());
     } else {
         print!("{}", graph.to_text());
+        println!("RPC groups (one per slice, served at /v1/<group>/rpc):");
+        for entry in app::rpc_groups() {
+            println!("  {}", entry.service());
+        }
     }
-    ExitCode::SUCCESS
+    if graph.duplicates.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!(
+            "error: {} service(s) provided by more than one layer (see DUPLICATE lines); \
+             the server refuses to start with this composition",
+            graph.duplicates.len()
+        );
+        ExitCode::FAILURE
+    }
 }

@@ -193,6 +193,7 @@ fn migrate_applies_once_and_graph_lists_the_layers() {
     let (code, doctor) = run_to_end(binary().current_dir(dir.path()).arg("doctor"));
     assert_eq!(code, 0, "{doctor}");
     assert!(doctor.contains("ok    database"), "{doctor}");
+    assert!(doctor.contains("ok    email delivery"), "{doctor}");
     assert!(doctor.contains("BETTER_AUTH_SECRET"), "{doctor}");
     let secret = std::fs::read_to_string(dir.path().join("data/.auth-secret")).unwrap();
     assert!(

@@ -1,7 +1,7 @@
 //! The shared slice's layer (`shared_server::layer()`): the repositories of the shared tables,
 //! over the runtime's `Db` and `Clock`. (It lives here because `layer/` holds the layer model.)
 //!
-//! It also provides the slice's RPC group (`shared`, bound to these services) as `RpcGroups`.
+//! It also provides the slice's RPC group (`shared`) as [`SharedRpc`].
 //! The upload service, event hub, files procedures and cleanup job of slices.md §1.3 arrive
 //! with the issues that use them; this layer provides only what exists.
 
@@ -9,7 +9,7 @@ use crate::layer::{BoxError, Context, Layer};
 use crate::repos::{
     FileRepo, FolderRepo, OrganizationRepo, SessionRepo, TeamRepo, UploadSessionRepo, UserRepo,
 };
-use crate::rpc::{shared_group, RpcGroups};
+use crate::rpc::{shared_group, SharedRpc, SharedState};
 use crate::{Clock, Db};
 
 pub fn layer() -> Layer {
@@ -23,7 +23,7 @@ pub fn layer() -> Layer {
         .provides::<FileRepo>()
         .provides::<FolderRepo>()
         .provides::<UploadSessionRepo>()
-        .provides::<RpcGroups>()
+        .provides::<SharedRpc>()
         .build(|ctx, _| async move {
             let db = (*ctx.get::<Db>()?).clone();
             let clock = ctx.get::<dyn Clock>()?;
@@ -35,10 +35,7 @@ pub fn layer() -> Layer {
                 .with(FileRepo::new(db.clone(), clock.clone()))
                 .with(FolderRepo::new(db.clone(), clock.clone()))
                 .with(UploadSessionRepo::new(db, clock));
-            // Handlers see the layer's inputs (Db, Clock) and the repositories.
-            let mut handler_services = ctx.clone();
-            handler_services.merge(&services);
-            let groups = RpcGroups::new([shared_group().with_context(handler_services)]);
-            Ok::<_, BoxError>(services.with(groups))
+            let rpc = SharedRpc(shared_group(SharedState::default()));
+            Ok::<_, BoxError>(services.with(rpc))
         })
 }

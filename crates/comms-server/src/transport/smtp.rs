@@ -5,12 +5,18 @@
 //! `550 no such user`) fails this message for good with the server's reason; a 4xx reply, a
 //! timeout or a refused connection is transient and retried with backoff. One rejected
 //! recipient fails only its own message, never the rest of the batch.
+//!
+//! A server that offers no STARTTLS behind an `smtp://` URL that requires it (the default) is
+//! the common development mistake (issue 10): such mail stays pending (fixing `SMTP_URL`
+//! delivers it), and the first such failure is logged at `error` with the fix, `?tls=none` for a
+//! local test server. [`SmtpTransport::check`] (shown by `doctor`) says the same.
 
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::{message, Delivery, EmailTransport, OutboundEmail, TransportError};
 use crate::config::{SmtpConfig, SmtpTls};
@@ -22,6 +28,10 @@ pub struct SmtpTransport {
     inner: Option<AsyncSmtpTransport<Tokio1Executor>>,
     /// The URL without the password, for logs.
     label: String,
+    /// The same URL with `?tls=none`: the fix when the server offers no STARTTLS.
+    plain_label: String,
+    /// Whether the missing-STARTTLS failure was logged at `error` yet (only the first is).
+    starttls_mismatch_logged: AtomicBool,
 }
 
 impl std::fmt::Debug for SmtpTransport {
@@ -68,12 +78,57 @@ impl SmtpTransport {
             ));
         }
         let label = config.redacted_url();
+        let mut plain = config.clone();
+        plain.tls = SmtpTls::None;
+        let plain_label = plain.redacted_url();
         tracing::info!(relay = %label, timeout_secs = config.timeout.as_secs(), "email transport: SMTP");
         Ok(Self {
             inner: Some(builder.build()),
             label,
+            plain_label,
+            starttls_mismatch_logged: AtomicBool::new(false),
         })
     }
+
+    /// Connects, greets and (as configured) starts TLS, then quits: what `doctor` shows.
+    /// `Ok` carries the relay's URL (password redacted).
+    pub async fn check(&self) -> Result<String, TransportError> {
+        let Some(inner) = &self.inner else {
+            return Err(TransportError::transient("the SMTP transport is shut down"));
+        };
+        match inner.test_connection().await {
+            Ok(true) => Ok(self.label.clone()),
+            Ok(false) => Err(TransportError::transient(format!(
+                "SMTP {}: the server did not answer NOOP",
+                self.label
+            ))),
+            Err(error) => Err(self.classify(&error)),
+        }
+    }
+
+    /// The worker's view of a failed send: permanent or transient, with the server's reason
+    /// and, for a server without STARTTLS, the fix.
+    fn classify(&self, error: &lettre::transport::smtp::Error) -> TransportError {
+        if is_missing_starttls(error) {
+            return TransportError::transient(format!(
+                "SMTP {}: the server offers no STARTTLS, and this URL requires it (the default \
+                 for smtp://). For a local test server without TLS, set SMTP_URL={}; \
+                 for a real relay, fix its TLS ({error})",
+                self.label, self.plain_label
+            ));
+        }
+        let message = format!("SMTP {}: {error}", self.label);
+        if error.is_permanent() || error.is_client() {
+            TransportError::permanent(message)
+        } else {
+            TransportError::transient(message)
+        }
+    }
+}
+
+/// lettre's answer when `Tls::Required` meets a server whose EHLO lists no STARTTLS.
+fn is_missing_starttls(error: &lettre::transport::smtp::Error) -> bool {
+    error.is_client() && error.to_string().contains("STARTTLS is not supported")
 }
 
 impl Drop for SmtpTransport {
@@ -117,12 +172,13 @@ impl EmailTransport for SmtpTransport {
                 })
             }
             Err(error) => {
-                let message = format!("SMTP {}: {error}", self.label);
-                if error.is_permanent() || error.is_client() {
-                    Err(TransportError::permanent(message))
-                } else {
-                    Err(TransportError::transient(message))
+                let failure = self.classify(&error);
+                if is_missing_starttls(&error)
+                    && !self.starttls_mismatch_logged.swap(true, Ordering::Relaxed)
+                {
+                    tracing::error!(relay = %self.label, fix = %self.plain_label, "{failure}");
                 }
+                Err(failure)
             }
         }
     }

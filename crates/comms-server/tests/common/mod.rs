@@ -2,8 +2,10 @@
 //! wired by hand over a frozen clock, and a real SMTP server (aiosmtpd, run as a subprocess by
 //! `smtp_server.py`) that captures what it receives.
 //!
-//! Without Python's aiosmtpd the SMTP tests are skipped with a loud note; under `CI=true` that
-//! is an error (`.ci/run` installs it).
+//! `cargo xtask test` installs aiosmtpd into a virtual environment under `target/test-peers/`
+//! and hands its interpreter over in `COMMS_TEST_PYTHON`; `cargo test -p comms-server` finds that
+//! environment too. Without aiosmtpd the SMTP tests are skipped with a loud note; under
+//! `CI=true` that is an error.
 
 #![allow(dead_code)]
 
@@ -262,14 +264,27 @@ fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/common/smtp_server.py")
 }
 
-/// A Python interpreter with aiosmtpd: `COMMS_TEST_PYTHON`, else `python3`, else
-/// `/usr/bin/python3` (where Debian's python3-aiosmtpd installs).
+/// The interpreter of the virtual environment `cargo xtask test` installs aiosmtpd into.
+fn xtask_venv_python() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    target.join("test-peers/aiosmtpd/bin/python")
+}
+
+/// A Python interpreter with aiosmtpd: `COMMS_TEST_PYTHON`, else the virtual environment
+/// `cargo xtask test` keeps under `target/`, else `python3`, else `/usr/bin/python3` (where
+/// Debian's python3-aiosmtpd installs).
 fn python_with_aiosmtpd() -> Option<PathBuf> {
-    let candidates = std::env::var("COMMS_TEST_PYTHON")
-        .ok()
+    let candidates = std::env::var_os("COMMS_TEST_PYTHON")
+        .map(PathBuf::from)
         .into_iter()
-        .chain(["python3".to_string(), "/usr/bin/python3".to_string()]);
-    candidates.map(PathBuf::from).find(|python| {
+        .chain([
+            xtask_venv_python(),
+            PathBuf::from("python3"),
+            PathBuf::from("/usr/bin/python3"),
+        ]);
+    candidates.into_iter().find(|python| {
         Command::new(python)
             .args(["-c", "import aiosmtpd"])
             .stdout(Stdio::null())
@@ -299,15 +314,15 @@ impl SmtpServer {
         let Some(python) = python_with_aiosmtpd() else {
             if std::env::var("CI").as_deref() == Ok("true") {
                 panic!(
-                    "Python's aiosmtpd is missing under CI=true: .ci/run installs it \
-                     (python3 -m pip install aiosmtpd, or apt-get install python3-aiosmtpd)"
+                    "Python's aiosmtpd is missing under CI=true: run the suite with \
+                     `cargo xtask test`, which installs it into target/test-peers/aiosmtpd"
                 );
             }
             // Written to the real stderr: the test harness would swallow `eprintln!`.
             let _ = writeln!(
                 std::io::stderr(),
                 "NOTE: Python's aiosmtpd is not installed: the SMTP delivery tests are SKIPPED. \
-                 Install it with `python3 -m pip install aiosmtpd` (or `apt-get install python3-aiosmtpd`)."
+                 `cargo xtask test` installs it (into target/test-peers/aiosmtpd)."
             );
             return None;
         };

@@ -27,6 +27,7 @@ use crate::tooling::HttpMetrics;
 use iam_server::{AuthRoutes, IamConfig};
 pub use routes::{AppState, ExtraRoutes};
 use shared_server::auth::AuthResolver;
+use shared_server::rpc::RpcRegistry;
 
 /// The running HTTP server.
 #[derive(Debug, Clone)]
@@ -43,7 +44,14 @@ pub fn layer() -> Layer {
 
 /// The Server layer with routes of the embedding program added.
 pub fn layer_with(extra: ExtraRoutes) -> Layer {
-    Layer::named_leaf("HttpServer")
+    let mut groups = crate::app::rpc_groups();
+    groups.extend(extra.rpc_groups.iter().copied());
+    let builder = groups
+        .iter()
+        .fold(Layer::named_leaf("HttpServer"), |builder, entry| {
+            entry.require(builder)
+        });
+    builder
         .requires::<AppConfig>()
         .requires::<Db>()
         .requires::<dyn ObjectStore>()
@@ -52,10 +60,11 @@ pub fn layer_with(extra: ExtraRoutes) -> Layer {
         .requires::<IamConfig>()
         .requires::<AuthRoutes>()
         .requires::<dyn AuthResolver>()
-        .requires::<shared_server::rpc::RpcGroups>()
         .service(move |ctx, scope| {
             let extra = extra.clone();
+            let groups = groups.clone();
             async move {
+                let registry = RpcRegistry::collect(&ctx, &groups)?;
                 let config = ctx.get::<AppConfig>()?;
                 let listener = tokio::net::TcpListener::bind((config.host, config.port))
                     .await
@@ -84,7 +93,10 @@ pub fn layer_with(extra: ExtraRoutes) -> Layer {
                     ctx: routes_ctx,
                     readiness_timeout: config.readiness_timeout,
                 };
-                let app = routes::router(state, extra)?;
+                for (path, (service, procedures)) in registry.table() {
+                    tracing::info!(%path, service, procedures, "serving RPC group");
+                }
+                let app = routes::router(state, extra, registry)?;
                 let stop = CancellationToken::new();
                 let serving = tokio::spawn(serve(listener, app, stop.clone()));
                 tracing::info!(address = %local_addr, url = %base_url, "listening");

@@ -43,11 +43,14 @@ pub struct AppState {
     pub readiness_timeout: Duration,
 }
 
-/// Routes added by the embedding program: public ones and ones behind authentication.
+/// Routes added by the embedding program: public ones, ones behind authentication, and the RPC
+/// groups of its own slice layers (served beside the runtime's table, `app::rpc_groups`, with the
+/// same checks; the layers that provide them go in with `server_layer_with_slices`).
 #[derive(Clone, Default)]
 pub struct ExtraRoutes {
     pub public: Router,
     pub protected: Router,
+    pub rpc_groups: Vec<shared_server::rpc::GroupEntry>,
 }
 
 /// The full route table with the middleware stack, outermost first: compression (not for RPC
@@ -58,7 +61,11 @@ pub struct ExtraRoutes {
 ///
 /// Each group is applied with ONE `Router::layer` call: axum boxes every route again per call,
 /// and each boxing costs a service clone and a boxed future on every request.
-pub fn router(state: AppState, extra: ExtraRoutes) -> Result<Router, shared_server::BoxError> {
+pub fn router(
+    state: AppState,
+    extra: ExtraRoutes,
+    rpc_groups: shared_server::rpc::RpcRegistry,
+) -> Result<Router, shared_server::BoxError> {
     let config = state.ctx.get::<AppConfig>()?;
     let metrics = state.ctx.get::<HttpMetrics>()?;
     let public = Router::new()
@@ -92,9 +99,8 @@ pub fn router(state: AppState, extra: ExtraRoutes) -> Result<Router, shared_serv
         app = app.merge(object_routes(local));
     }
     // RPC groups at /v1/<group>/rpc: own frame limit, long-lived streams and sockets.
-    let rpc_groups = crate::rpc::groups_in(&state.ctx);
     app = app.merge(crate::rpc::router(
-        rpc_groups,
+        rpc_groups.groups().cloned(),
         state.ctx.clone(),
         config.rpc,
     ));

@@ -94,6 +94,7 @@ pub fn layer() -> Layer {
         .requires::<AppConfig>()
         .provides::<Tooling>()
         .provides::<HttpMetrics>()
+        .provides::<dyn shared_server::rpc::TraceJoin>()
         .build(|ctx, scope| async move {
             let config = ctx.get::<AppConfig>()?;
             let providers = match &config.otel {
@@ -141,7 +142,10 @@ pub fn layer() -> Layer {
             Ok::<_, BoxError>(
                 Context::new()
                     .with(Tooling { service_name, otlp })
-                    .with(metrics),
+                    .with(metrics)
+                    .with_arc::<dyn shared_server::rpc::TraceJoin>(std::sync::Arc::new(
+                        propagation::OtelTraceJoin,
+                    )),
             )
         })
 }

@@ -71,6 +71,44 @@ fn b3(headers: &HeaderMap) -> Option<SpanContext> {
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
+    use opentelemetry::trace::TracerProvider;
+    use shared_server::rpc::{CallerTrace, TraceJoin};
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    const CALLER_TRACE: &str = "932830843a478aa69449f0a010dce03e";
+
+    fn trace_id(span: &tracing::Span) -> String {
+        span.context().span().span_context().trace_id().to_string()
+    }
+
+    #[test]
+    fn rpc_calls_join_the_trace_named_by_the_request() {
+        let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+        tracing::subscriber::with_default(subscriber, || {
+            let caller = CallerTrace {
+                trace_id: CALLER_TRACE.into(),
+                span_id: "a451f2a901f51545".into(),
+                sampled: true,
+            };
+            let call = tracing::info_span!("rpc");
+            OtelTraceJoin.join(&call, &tracing::Span::none(), &caller);
+            assert_eq!(trace_id(&call), CALLER_TRACE);
+
+            // A call inside an HTTP request of the caller's trace stays the request's child.
+            let http = tracing::info_span!("http");
+            let child = tracing::info_span!(parent: &http, "rpc");
+            let other = CallerTrace {
+                trace_id: trace_id(&http),
+                span_id: "a451f2a901f51545".into(),
+                sampled: true,
+            };
+            OtelTraceJoin.join(&child, &http, &other);
+            assert_eq!(trace_id(&child), trace_id(&http));
+        });
+    }
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         let mut map = HeaderMap::new();
@@ -117,5 +155,43 @@ mod tests {
         );
         assert!(remote_parent(&headers(&[("b3", "nonsense")])).is_none());
         assert!(remote_parent(&HeaderMap::new()).is_none());
+    }
+}
+
+/// Joins RPC calls to the trace their Request names (`traceId`/`spanId`/`sampled`,
+/// effect-rpc-protocol.md §7): the OpenTelemetry half of the kernel's RPC call span.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OtelTraceJoin;
+
+impl shared_server::rpc::TraceJoin for OtelTraceJoin {
+    fn join(
+        &self,
+        span: &tracing::Span,
+        transport_span: &tracing::Span,
+        caller: &shared_server::rpc::CallerTrace,
+    ) {
+        use tracing_opentelemetry::OpenTelemetrySpanExt;
+        let (Ok(trace_id), Ok(span_id)) = (
+            TraceId::from_hex(&caller.trace_id),
+            SpanId::from_hex(&caller.span_id),
+        ) else {
+            return;
+        };
+        if trace_id == TraceId::INVALID || span_id == SpanId::INVALID {
+            return;
+        }
+        if !transport_span.is_none()
+            && transport_span.context().span().span_context().trace_id() == trace_id
+        {
+            return;
+        }
+        let flags = if caller.sampled {
+            TraceFlags::SAMPLED
+        } else {
+            TraceFlags::default()
+        };
+        let remote = SpanContext::new(trace_id, span_id, flags, true, TraceState::default());
+        // Fails only without an OpenTelemetry layer, where there is nothing to join.
+        let _ = span.set_parent(opentelemetry::Context::new().with_remote_span_context(remote));
     }
 }

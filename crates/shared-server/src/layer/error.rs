@@ -22,11 +22,35 @@ impl fmt::Display for MissingRequirement {
     }
 }
 
+/// A service that two layers of one composition provide, neither declaring that it overrides
+/// the other (`LayerBuilder::overrides`): which one a dependent gets would depend on merge order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DuplicateProvider {
+    pub service: &'static str,
+    pub layers: Vec<String>,
+}
+
+impl fmt::Display for DuplicateProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "service `{}` is provided by {} layers: `{}` (declare `.overrides::<{}>()` on the one that replaces the other)",
+            self.service,
+            self.layers.len(),
+            self.layers.join("`, `"),
+            self.service,
+        )
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
     /// Found by checking the graph before anything is acquired.
     #[error("{}", join_missing(.0))]
     MissingRequirements(Vec<MissingRequirement>),
+    /// Found by checking the graph before anything is acquired.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    DuplicateProviders(Vec<DuplicateProvider>),
     /// A constructor returned an error.
     #[error("layer `{layer}` failed to build: {source}")]
     Failed {
@@ -55,6 +79,11 @@ impl BuildError {
             BuildError::MissingRequirements(missing) => missing
                 .first()
                 .and_then(|m| m.path.last())
+                .map(String::as_str)
+                .unwrap_or(""),
+            BuildError::DuplicateProviders(duplicates) => duplicates
+                .first()
+                .and_then(|d| d.layers.last())
                 .map(String::as_str)
                 .unwrap_or(""),
             BuildError::Failed { layer, .. }

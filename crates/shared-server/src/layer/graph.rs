@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::fmt::Write;
 
 use super::context::ServiceKey;
+use super::error::DuplicateProvider;
 use super::layer::{Kind, Layer};
 
 /// One leaf layer in the graph.
@@ -30,6 +31,8 @@ pub struct GraphEdge {
 pub struct LayerGraph {
     pub nodes: Vec<GraphNode>,
     pub edges: Vec<GraphEdge>,
+    /// Services provided twice without an override (the build refuses such a graph).
+    pub duplicates: Vec<DuplicateProvider>,
 }
 
 impl Layer {
@@ -37,9 +40,68 @@ impl Layer {
     pub fn graph(&self) -> LayerGraph {
         let mut walker = Walker::default();
         walker.walk(self, &HashMap::new(), false);
+        walker.graph.duplicates = self.duplicate_providers();
         walker.graph
     }
+
+    /// Services that two distinct leaf layers of this composition provide, unless one of them
+    /// declares that it overrides the service. A leaf used in several places (or `fresh`) is one
+    /// provider. Checked before anything is built.
+    pub fn duplicate_providers(&self) -> Vec<DuplicateProvider> {
+        /// A leaf providing a service, and whether it declares that it overrides it.
+        struct Provider {
+            name: String,
+            overrides: bool,
+        }
+        let mut providers: Vec<(ServiceKey, Vec<Provider>)> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        self.for_each_leaf(&mut |layer, provides, overrides| {
+            if !seen.insert(layer.id()) {
+                return;
+            }
+            for key in provides {
+                let entry = match providers.iter_mut().find(|(k, _)| k == key) {
+                    Some(entry) => entry,
+                    None => {
+                        providers.push((*key, Vec::new()));
+                        providers.last_mut().expect("just pushed")
+                    }
+                };
+                entry.1.push(Provider {
+                    name: layer.display_name(),
+                    overrides: overrides.contains(key),
+                });
+            }
+        });
+        providers
+            .into_iter()
+            .filter(|(_, leaves)| leaves.len() > 1 && !leaves.iter().any(|p| p.overrides))
+            .map(|(key, leaves)| DuplicateProvider {
+                service: key.name(),
+                layers: leaves.into_iter().map(|p| p.name).collect(),
+            })
+            .collect()
+    }
+
+    fn for_each_leaf(&self, visit: &mut LeafVisitor<'_>) {
+        match &self.node.kind {
+            Kind::Leaf {
+                provides,
+                overrides,
+                ..
+            } => visit(self, provides, overrides),
+            Kind::Provide { deps, target, .. } => {
+                deps.for_each_leaf(visit);
+                target.for_each_leaf(visit);
+            }
+            Kind::Merge(children) => children.iter().for_each(|c| c.for_each_leaf(visit)),
+            Kind::Fresh(inner) => inner.for_each_leaf(visit),
+        }
+    }
 }
+
+/// Called with each leaf layer, what it provides and what it overrides.
+type LeafVisitor<'a> = dyn FnMut(&Layer, &[ServiceKey], &[ServiceKey]) + 'a;
 
 #[derive(Default)]
 struct Walker {
@@ -143,6 +205,9 @@ impl LayerGraph {
                 join_or_dash(&node.provides),
                 join_or_dash(&from),
             );
+        }
+        for duplicate in &self.duplicates {
+            let _ = writeln!(out, "DUPLICATE: {duplicate}");
         }
         out
     }

@@ -33,6 +33,8 @@ pub(crate) enum Kind {
     Leaf {
         requires: Vec<ServiceKey>,
         provides: Vec<ServiceKey>,
+        /// Services this layer provides on purpose over another layer's (test doubles).
+        overrides: Vec<ServiceKey>,
         construct: Constructor,
     },
     Provide {
@@ -71,6 +73,7 @@ pub struct LayerBuilder {
     name: String,
     requires: Vec<ServiceKey>,
     provides: Vec<ServiceKey>,
+    overrides: Vec<ServiceKey>,
 }
 
 impl LayerBuilder {
@@ -82,6 +85,13 @@ impl LayerBuilder {
     pub fn provides<T: ?Sized + 'static>(mut self) -> Self {
         push_unique(&mut self.provides, ServiceKey::of::<T>());
         self
+    }
+
+    /// Provides `T` on purpose where another layer of the composition provides it too (a test
+    /// double, an embedding program's replacement): the graph validation does not report it.
+    pub fn overrides<T: ?Sized + 'static>(mut self) -> Self {
+        push_unique(&mut self.overrides, ServiceKey::of::<T>());
+        self.provides::<T>()
     }
 
     /// A constructor that returns a context holding every declared service. It may register
@@ -100,6 +110,7 @@ impl LayerBuilder {
             Kind::Leaf {
                 requires: self.requires,
                 provides: self.provides,
+                overrides: self.overrides,
                 construct,
             },
         )
@@ -132,6 +143,7 @@ impl Layer {
             name: name.into(),
             requires: Vec::new(),
             provides: Vec::new(),
+            overrides: Vec::new(),
         }
     }
 
@@ -333,6 +345,10 @@ pub async fn build(layer: &Layer, input: Context, scope: &Scope) -> BuildResult 
     if !missing.is_empty() {
         return Err(Arc::new(BuildError::MissingRequirements(missing)));
     }
+    let duplicates = layer.duplicate_providers();
+    if !duplicates.is_empty() {
+        return Err(Arc::new(BuildError::DuplicateProviders(duplicates)));
+    }
     let memo = Arc::new(MemoMap::default());
     build_node(layer.clone(), memo, input, scope.clone()).await
 }
@@ -455,6 +471,7 @@ async fn build_uncached_inner(
             requires,
             provides,
             construct,
+            ..
         } => {
             let name = layer.display_name();
             let given = input.project(requires);

@@ -9,7 +9,7 @@ mod layer;
 mod scope;
 
 pub use context::{Context, MissingService, ServiceKey};
-pub use error::{BuildError, MissingRequirement};
+pub use error::{BuildError, DuplicateProvider, MissingRequirement};
 pub use graph::{GraphEdge, GraphNode, LayerGraph};
 pub use layer::{build, BuildResult, Layer, LayerBuilder};
 pub use scope::{panic_message, BoxError, FinalizerFailure, ReleaseError, Scope};

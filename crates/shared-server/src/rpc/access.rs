@@ -1,18 +1,74 @@
 //! Who may call a procedure, checked per call: public procedures run for anyone; the others
 //! need the [`AuthResolver`] to name a caller from the call's merged headers, and answer the
-//! typed `Unauthorized` failure otherwise (slices.md §0.8).
+//! typed `Unauthorized` failure otherwise (slices.md §0.8). Organization-scoped procedures also
+//! need the caller to be an active member of the session's active organization, resolved once
+//! per call through the [`OrgMembers`] port.
 
 use axum::http::{header, HeaderMap};
 
+use super::caller::{Caller, OrgCaller};
 use super::error::{NoError, RpcError, Unauthorized};
-use crate::auth::{AuthContext, AuthResolver};
+use crate::auth::{AuthContext, AuthResolver, OrgMembers};
 use crate::entities::Organization;
 
-/// Whether a procedure needs an authenticated caller.
+/// Who may call a procedure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Access {
+    /// Anyone.
     Public,
+    /// A signed-in caller.
     Authenticated,
+    /// A member of the session's active organization.
+    Organization,
+}
+
+impl Access {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Access::Public => "public",
+            Access::Authenticated => "signed in",
+            Access::Organization => "organization member",
+        }
+    }
+}
+
+/// Resolves the caller a procedure with `access` runs for: [`authenticate`], then, for
+/// organization-scoped procedures, the membership of the active organization. No active
+/// organization, no (active) membership, or no membership port: `Unauthorized("Organization
+/// not found")`.
+pub async fn resolve_caller(
+    access: Access,
+    resolver: Option<&dyn AuthResolver>,
+    members: Option<&dyn OrgMembers>,
+    headers: &HeaderMap,
+) -> Result<Caller, RpcError<NoError>> {
+    let Some(caller) = authenticate(access, resolver, headers).await? else {
+        return Ok(Caller::Anonymous);
+    };
+    if access != Access::Organization {
+        return Ok(Caller::User(caller));
+    }
+    let no_organization = || RpcError::unauthorized(Unauthorized::NO_ORGANIZATION);
+    let Some(organization) = caller.organization else {
+        return Err(no_organization());
+    };
+    let Some(members) = members else {
+        tracing::error!(
+            "no OrgMembers service: organization-scoped procedures refuse every caller"
+        );
+        return Err(no_organization());
+    };
+    let roles = members
+        .roles(&organization.id, &caller.user.id)
+        .await
+        .map_err(RpcError::internal)?
+        .ok_or_else(no_organization)?;
+    Ok(Caller::Member(OrgCaller {
+        user: caller.user,
+        session: caller.session,
+        organization,
+        roles,
+    }))
 }
 
 /// Resolves the caller of a call to a procedure with `access`.

@@ -17,6 +17,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::access::Access;
+use super::caller::Caller;
 use super::error::{RpcError, RpcResult, Unauthorized};
 use super::exit::Cause;
 use crate::auth::AuthContext;
@@ -27,10 +28,10 @@ pub type UnaryOutcome = BoxFuture<'static, Result<Option<Value>, Cause>>;
 /// What a stream procedure produces: encoded elements; the first `Err` ends the stream.
 pub type StreamOutcome = BoxStream<'static, Result<Value, Cause>>;
 
-type UnaryInvoker =
-    Arc<dyn Fn(Context, Option<AuthContext>, Option<Value>) -> UnaryOutcome + Send + Sync>;
-type StreamInvoker =
-    Arc<dyn Fn(Context, Option<AuthContext>, Option<Value>) -> StreamOutcome + Send + Sync>;
+pub(crate) type UnaryInvoker =
+    Arc<dyn Fn(Context, Caller, Option<Value>) -> UnaryOutcome + Send + Sync>;
+pub(crate) type StreamInvoker =
+    Arc<dyn Fn(Context, Caller, Option<Value>) -> StreamOutcome + Send + Sync>;
 
 /// A running call, as the transport drives it.
 pub enum Invocation {
@@ -39,7 +40,7 @@ pub enum Invocation {
 }
 
 #[derive(Clone)]
-enum Invoker {
+pub(crate) enum Invoker {
     Unary(UnaryInvoker),
     Stream(StreamInvoker),
 }
@@ -77,13 +78,15 @@ impl Procedure {
 
     /// Starts a call. `payload` is the Request's `payload` field (absent for payload-less
     /// procedures); a payload that does not decode fails the call with a `Die` naming the
-    /// problem. `caller` must be `Some` for protected procedures (see `authenticate`).
+    /// problem. `caller` is what [`resolve_caller`](super::resolve_caller) resolved for the
+    /// procedure's [`access`](Self::access); a weaker one answers `Unauthorized`.
     pub fn invoke(
         &self,
         ctx: Context,
-        caller: Option<AuthContext>,
+        caller: impl Into<Caller>,
         payload: Option<Value>,
     ) -> Invocation {
+        let caller = caller.into();
         match &self.invoker {
             Invoker::Unary(invoke) => Invocation::Unary(invoke(ctx, caller, payload)),
             Invoker::Stream(invoke) => Invocation::Stream(invoke(ctx, caller, payload)),
@@ -109,6 +112,8 @@ pub struct RpcGroup {
     name: String,
     procedures: BTreeMap<String, Procedure>,
     context: Option<Context>,
+    /// Tags declared more than once: the registry refuses the group at start-up.
+    duplicate_tags: Vec<String>,
 }
 
 impl std::fmt::Debug for RpcGroup {
@@ -135,6 +140,7 @@ impl RpcGroup {
             name,
             procedures: BTreeMap::new(),
             context: None,
+            duplicate_tags: Vec::new(),
         }
     }
 
@@ -166,6 +172,11 @@ impl RpcGroup {
         self.procedures.values()
     }
 
+    /// Tags that were declared more than once (the later declaration replaced the earlier).
+    pub fn duplicate_tags(&self) -> &[String] {
+        &self.duplicate_tags
+    }
+
     /// A unary procedure anyone may call.
     pub fn public<P, S, E, F, Fut>(self, tag: &str, handler: F) -> Self
     where
@@ -192,7 +203,7 @@ impl RpcGroup {
         self.unary(
             tag,
             Access::Authenticated,
-            move |ctx, caller, payload| match caller {
+            move |ctx, caller: Caller, payload| match caller.auth() {
                 Some(caller) => Either::Left(handler(ctx, caller, payload)),
                 None => Either::Right(future::ready(missing_caller())),
             },
@@ -227,7 +238,7 @@ impl RpcGroup {
         self.stream(
             tag,
             Access::Authenticated,
-            move |ctx, caller, payload| match caller {
+            move |ctx, caller: Caller, payload| match caller.auth() {
                 Some(caller) => Either::Left(handler(ctx, caller, payload)),
                 None => Either::Right(future::ready(missing_caller())),
             },
@@ -239,7 +250,7 @@ impl RpcGroup {
         P: DeserializeOwned + 'static,
         S: Serialize + Send + 'static,
         E: Serialize + Send + 'static,
-        F: Fn(Context, Option<AuthContext>, P) -> Fut + Send + Sync + 'static,
+        F: Fn(Context, Caller, P) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = RpcResult<S, E>> + Send + 'static,
     {
         let tag_for_errors = tag.to_string();
@@ -263,7 +274,7 @@ impl RpcGroup {
         P: DeserializeOwned + 'static,
         S: Serialize + Send + 'static,
         E: Serialize + Send + 'static,
-        F: Fn(Context, Option<AuthContext>, P) -> Fut + Send + Sync + 'static,
+        F: Fn(Context, Caller, P) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = RpcResult<St, E>> + Send + 'static,
         St: Stream<Item = RpcResult<S, E>> + Send + 'static,
     {
@@ -291,7 +302,7 @@ impl RpcGroup {
         self.declare(tag, access, Invoker::Stream(invoke))
     }
 
-    fn declare(mut self, tag: &str, access: Access, invoker: Invoker) -> Self {
+    pub(crate) fn declare(mut self, tag: &str, access: Access, invoker: Invoker) -> Self {
         let previous = self.procedures.insert(
             tag.to_string(),
             Procedure {
@@ -300,35 +311,15 @@ impl RpcGroup {
                 invoker,
             },
         );
-        debug_assert!(
-            previous.is_none(),
-            "procedure `{tag}` is declared twice in group `{}`",
-            self.name
-        );
+        if previous.is_some() {
+            self.duplicate_tags.push(tag.to_string());
+        }
         self
     }
 }
 
-/// The groups the server serves, provided by slice layers.
-#[derive(Debug, Clone, Default)]
-pub struct RpcGroups(Vec<RpcGroup>);
-
-impl RpcGroups {
-    pub fn new(groups: impl IntoIterator<Item = RpcGroup>) -> Self {
-        Self(groups.into_iter().collect())
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = &RpcGroup> {
-        self.0.iter()
-    }
-
-    pub fn to_vec(&self) -> Vec<RpcGroup> {
-        self.0.clone()
-    }
-}
-
 /// Only reachable when a transport invokes a protected procedure without authenticating first.
-fn missing_caller<T, E>() -> RpcResult<T, E> {
+pub(crate) fn missing_caller<T, E>() -> RpcResult<T, E> {
     Err(RpcError::Unauthorized(Unauthorized::new(
         Unauthorized::MISSING_CREDENTIALS,
     )))
@@ -338,7 +329,7 @@ fn is_unit<T: 'static>() -> bool {
     TypeId::of::<T>() == TypeId::of::<()>()
 }
 
-fn decode_payload<P: DeserializeOwned + 'static>(
+pub(crate) fn decode_payload<P: DeserializeOwned + 'static>(
     tag: &str,
     payload: Option<Value>,
 ) -> Result<P, Cause> {
@@ -352,14 +343,14 @@ fn decode_payload<P: DeserializeOwned + 'static>(
         .map_err(|e| Cause::die(format!("Invalid payload for {tag}: {e}")))
 }
 
-fn encode_success<S: Serialize + 'static>(success: &S) -> Result<Option<Value>, Cause> {
+pub(crate) fn encode_success<S: Serialize + 'static>(success: &S) -> Result<Option<Value>, Cause> {
     if is_unit::<S>() {
         return Ok(None);
     }
     encode_element(success).map(Some)
 }
 
-fn encode_element<S: Serialize>(value: &S) -> Result<Value, Cause> {
+pub(crate) fn encode_element<S: Serialize>(value: &S) -> Result<Value, Cause> {
     serde_json::to_value(value).map_err(|e| {
         RpcError::<super::error::NoError>::internal(format!("cannot encode the result: {e}"))
             .into_cause()

@@ -8,6 +8,12 @@
 //! - [`exit`]: the Effect `Exit`/`Cause` encodings the client decodes;
 //! - [`access`]: the per-call authentication check;
 //! - [`encoding`]: serde encodings of Effect Schemas (dates, options, bigints, ...);
+//! - [`typed`]: the typed kit slices declare their groups with ([`RpcGroup::with_state`]):
+//!   handlers of (state, caller, payload) returning `Result<T, E: IntoFailure>`;
+//! - [`caller`]: the caller forms (`()`, `AuthContext`, [`OrgCaller`]);
+//! - [`failure`]: [`Failure`] and the one mapping of repository errors (slices.md §0.7);
+//! - [`registry`]: groups that add up ([`SliceRpc`], [`RpcRegistry`]);
+//! - [`transport`]: the server side of the protocol (WebSocket, HTTP JSON/NDJSON);
 //! - [`shared_group`]: this slice's own group (`getHealth`).
 //!
 //! ```
@@ -56,15 +62,25 @@
 //! ```
 
 pub mod access;
+pub mod caller;
 pub mod encoding;
 pub mod error;
 pub mod exit;
+pub mod failure;
 pub mod group;
+pub mod registry;
 pub mod shared_group;
+pub mod transport;
+pub mod typed;
 
-pub use access::{authenticate, require_organization, Access};
+pub use access::{authenticate, require_organization, resolve_caller, Access};
+pub use caller::{Caller, FromCaller, OrgCaller};
 pub use encoding::EffectOption;
 pub use error::{NoError, RpcError, RpcResult, Unauthorized, INTERNAL_ERROR};
 pub use exit::{Cause, Defect, Exit, FiberId};
-pub use group::{Invocation, Procedure, RpcGroup, RpcGroups};
-pub use shared_group::shared_group;
+pub use failure::{Failure, IntoFailure, ProcedureError};
+pub use group::{Invocation, Procedure, RpcGroup};
+pub use registry::{GroupEntry, RegistryError, RpcRegistry, SliceRpc};
+pub use shared_group::{shared_group, SharedRpc, SharedState};
+pub use transport::{router, CallerTrace, RpcLimits, RpcShutdown, TraceJoin};
+pub use typed::Procedures;

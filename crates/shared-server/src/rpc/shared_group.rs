@@ -1,11 +1,11 @@
-//! The `shared` RPC group at `/v1/shared/rpc` (slices.md §1.7). Only `getHealth` exists now;
-//! the `files_*` procedures and `eventStream_connect` arrive with their issue.
+//! The `shared` RPC group at `/v1/shared/rpc` (slices.md §1.7), declared on the typed kit. Only
+//! `getHealth` exists now; the `files_*` procedures and `eventStream_connect` arrive with their
+//! issue, one line each in [`shared_group`].
 
 use serde::{Deserialize, Serialize};
 
-use super::error::RpcResult;
+use super::failure::ProcedureError;
 use super::group::RpcGroup;
-use crate::layer::Context;
 
 /// `getHealth`'s success: `{"status":"ok"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -13,14 +13,30 @@ pub struct Health {
     pub status: String,
 }
 
-/// The group's declaration; the shared slice layer binds it to its services.
-pub fn shared_group() -> RpcGroup {
-    RpcGroup::new("shared").public("getHealth", get_health)
+/// What the shared group's handlers receive; the shared slice layer builds it once.
+#[derive(Debug, Clone, Default)]
+pub struct SharedState {}
+
+crate::slice_rpc!(
+    /// The shared slice's group, as a service of its own so that every slice's group adds up
+    /// (runtime-server's group table lists each one).
+    SharedRpc
+);
+
+/// The group table of slices.md §1.7.
+pub fn shared_group(state: SharedState) -> RpcGroup {
+    RpcGroup::with_state("shared", state)
+        .public("getHealth", get_health)
+        .build()
 }
 
-/// Answers as long as the process serves requests (no dependency is checked: that is
-/// `/v1/ready`'s job).
-pub async fn get_health(_: Context, _: ()) -> RpcResult<Health> {
+/// `getHealth` (public) -> `{status: "ok"}`: answers as long as the process serves requests (no
+/// dependency is checked: that is `/v1/ready`'s job).
+pub async fn get_health(
+    _: std::sync::Arc<SharedState>,
+    _: (),
+    _: (),
+) -> Result<Health, ProcedureError> {
     Ok(Health {
         status: "ok".into(),
     })

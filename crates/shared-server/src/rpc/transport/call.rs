@@ -5,13 +5,14 @@
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
+use crate::layer::panic_message;
+use crate::rpc::{
+    resolve_caller, Access, Caller, Cause, Defect, Exit, Invocation, Procedure, RpcError,
+    INTERNAL_ERROR,
+};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use futures::{FutureExt, StreamExt};
 use serde_json::Value;
-use shared_server::layer::panic_message;
-use shared_server::rpc::{
-    authenticate, Access, Cause, Defect, Exit, Invocation, Procedure, RpcError, INTERNAL_ERROR,
-};
 use tokio::sync::Notify;
 use tracing::{Instrument, Span};
 
@@ -29,7 +30,12 @@ pub(crate) async fn run(
     procedure: Procedure,
     control: CallControl,
 ) {
-    let span = call_span(&conn.span, conn.endpoint.group.name(), &request);
+    let span = call_span(
+        &conn.span,
+        conn.endpoint.group.name(),
+        &request,
+        conn.endpoint.trace_join.as_deref(),
+    );
     let Request {
         id,
         payload,
@@ -73,20 +79,28 @@ async fn execute(
     acks: &Notify,
 ) -> Result<Option<Value>, Cause> {
     let caller = match procedure.access() {
-        Access::Public => None,
+        Access::Public => Caller::Anonymous,
         access => {
             let headers = merge_headers(&conn.transport_headers, message_headers);
             let resolver = conn.endpoint.resolver.as_deref();
-            authenticate(access, resolver, &headers)
+            let members = conn.endpoint.members.as_deref();
+            resolve_caller(access, resolver, members, &headers)
                 .await
                 .map_err(RpcError::into_cause)?
         }
     };
-    if let Some(caller) = &caller {
-        let span = Span::current();
-        span.record("enduser.id", caller.user.id.as_str());
-        if let Some(organization) = &caller.organization {
-            span.record("org.id", organization.id.as_str());
+    let span = Span::current();
+    match &caller {
+        Caller::Anonymous => {}
+        Caller::User(user) => {
+            span.record("enduser.id", user.user.id.as_str());
+            if let Some(organization) = &user.organization {
+                span.record("org.id", organization.id.as_str());
+            }
+        }
+        Caller::Member(member) => {
+            span.record("enduser.id", member.user_id().as_str());
+            span.record("org.id", member.org_id().as_str());
         }
     }
     match procedure.invoke(conn.endpoint.ctx.clone(), caller, payload) {

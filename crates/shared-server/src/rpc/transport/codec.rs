@@ -185,8 +185,8 @@ impl Formatter for AsciiOnly {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rpc::Exit;
     use serde_json::json;
-    use shared_server::rpc::Exit;
 
     fn complete(text: &str) -> Line {
         Line::Complete(text.as_bytes().to_vec())

@@ -7,10 +7,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
 
+use crate::auth::{AuthResolver, OrgMembers};
+use crate::rpc::{Cause, Defect, RpcGroup};
+use crate::Context;
 use axum::http::HeaderMap;
-use shared_server::auth::AuthResolver;
-use shared_server::rpc::{Cause, Defect, RpcGroup};
-use shared_server::Context;
 use tokio::sync::{mpsc, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tracing::Span;
@@ -19,6 +19,7 @@ use super::call;
 use super::codec::Line;
 use super::limits::RpcLimits;
 use super::message::{self, ClientMessage, Rejected, Request, RequestId, ServerMessage};
+use super::trace::TraceJoin;
 
 /// Replies waiting for the transport's writer, per connection.
 pub(crate) const OUTBOX_CAPACITY: usize = 128;
@@ -38,6 +39,8 @@ pub(crate) struct Endpoint {
     pub group: RpcGroup,
     pub ctx: Context,
     pub resolver: Option<Arc<dyn AuthResolver>>,
+    pub members: Option<Arc<dyn OrgMembers>>,
+    pub trace_join: Option<Arc<dyn TraceJoin>>,
     pub limits: RpcLimits,
     /// Cancelled when the server shuts down: WebSockets close (see `RpcShutdown`).
     pub shutdown: CancellationToken,

@@ -34,20 +34,21 @@ mod connection;
 mod http;
 mod limits;
 mod message;
-mod trace;
+pub mod trace;
 mod websocket;
 
 use std::sync::Arc;
 
 use axum::routing::get;
 use axum::Router;
-use shared_server::auth::AuthResolver;
-use shared_server::rpc::{RpcGroup, RpcGroups};
-use shared_server::Context;
+use tokio_util::sync::CancellationToken;
 
+use crate::auth::{AuthResolver, OrgMembers};
+use crate::rpc::RpcGroup;
+use crate::Context;
 use connection::Endpoint;
 pub use limits::RpcLimits;
-use tokio_util::sync::CancellationToken;
+pub use trace::{CallerTrace, TraceJoin};
 
 /// Ends every open RPC WebSocket when triggered (close code 1001, "server shutting down").
 ///
@@ -75,7 +76,8 @@ impl RpcShutdown {
 
 /// The routes of `groups`. Handlers receive `ctx` plus the services a group was bound to; the
 /// [`AuthResolver`] in that context (if any) authenticates calls to protected procedures, and
-/// without one they all fail with `Unauthorized`.
+/// without one they all fail with `Unauthorized`; [`OrgMembers`] resolves the membership of
+/// organization-scoped calls, and a [`TraceJoin`] (if any) joins calls to their callers' traces.
 pub fn router(
     groups: impl IntoIterator<Item = RpcGroup>,
     ctx: Context,
@@ -88,6 +90,8 @@ pub fn router(
             services.merge(bound);
         }
         let resolver = services.get::<dyn AuthResolver>().ok();
+        let members = services.get::<dyn OrgMembers>().ok();
+        let trace_join = services.get::<dyn TraceJoin>().ok();
         let shutdown = services
             .get::<RpcShutdown>()
             .map(|signal| signal.token())
@@ -97,6 +101,8 @@ pub fn router(
             group,
             ctx: services,
             resolver,
+            members,
+            trace_join,
             limits,
             shutdown,
         });
@@ -106,11 +112,4 @@ pub fn router(
         router = router.route(&path, methods);
     }
     router
-}
-
-/// The groups the slice layers provided (none if the context has no [`RpcGroups`]).
-pub fn groups_in(ctx: &Context) -> Vec<RpcGroup> {
-    ctx.get::<RpcGroups>()
-        .map(|groups| groups.to_vec())
-        .unwrap_or_default()
 }
