@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use shared_server::config::{VarError, Vars};
 use shared_server::mail::EmailAddress;
 
 /// Why the comms configuration was refused.
@@ -25,6 +26,16 @@ pub enum CommsConfigError {
         env: String,
         hint: &'static str,
     },
+}
+
+impl From<VarError> for CommsConfigError {
+    fn from(e: VarError) -> Self {
+        CommsConfigError::Invalid {
+            var: e.var,
+            value: e.value,
+            expected: e.expected,
+        }
+    }
 }
 
 /// Where messages go.
@@ -248,11 +259,8 @@ impl CommsConfig {
         get: &dyn Fn(&str) -> Option<String>,
         data_dir: &Path,
     ) -> Result<CommsConfig, CommsConfigError> {
-        let var = |name: &str| {
-            get(name)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
+        let vars = Vars::new(get);
+        let var = |name: &str| vars.get(name);
         let env = var("APP_ENV").unwrap_or_else(|| "dev".to_string());
         let development = matches!(env.as_str(), "dev" | "development" | "local" | "test");
         let app_name = var("APP_NAME").unwrap_or_else(|| "app".to_string());
@@ -265,7 +273,7 @@ impl CommsConfig {
         });
         let app_url = app_url.trim_end_matches('/').to_string();
 
-        let smtp_timeout = Duration::from_secs(number(&var, "SMTP_TIMEOUT_SECS", 30u64, 1..=600)?);
+        let smtp_timeout = vars.secs("SMTP_TIMEOUT_SECS", 30, 1..=600)?;
         let smtp = match var("SMTP_URL") {
             Some(url) => Some(parse_smtp_url(&url, smtp_timeout)?),
             None => None,
@@ -326,44 +334,14 @@ impl CommsConfig {
         };
 
         let worker = WorkerConfig {
-            enabled: match var("COMMS_OUTBOX_WORKER").as_deref() {
-                None | Some("on") | Some("true") | Some("1") => true,
-                Some("off") | Some("false") | Some("0") => false,
-                Some(other) => {
-                    return Err(CommsConfigError::Invalid {
-                        var: "COMMS_OUTBOX_WORKER",
-                        value: other.chars().take(80).collect(),
-                        expected: "on or off".into(),
-                    })
-                }
-            },
-            poll_interval: Duration::from_millis(number(
-                &var,
-                "COMMS_OUTBOX_POLL_MS",
-                1000u64,
-                10..=3_600_000,
-            )?),
-            batch_size: number(&var, "COMMS_OUTBOX_BATCH_SIZE", 20u32, 1..=500)?,
-            concurrency: number(&var, "COMMS_OUTBOX_CONCURRENCY", 4usize, 1..=64)?,
-            max_attempts: number(&var, "COMMS_OUTBOX_MAX_ATTEMPTS", 8i32, 1..=100)?,
-            backoff_base: Duration::from_secs(number(
-                &var,
-                "COMMS_OUTBOX_BACKOFF_BASE_SECS",
-                30u64,
-                1..=86_400,
-            )?),
-            backoff_max: Duration::from_secs(number(
-                &var,
-                "COMMS_OUTBOX_BACKOFF_MAX_SECS",
-                3600u64,
-                1..=7 * 86_400,
-            )?),
-            lease: Duration::from_secs(number(
-                &var,
-                "COMMS_OUTBOX_LEASE_SECS",
-                60u64,
-                10..=86_400,
-            )?),
+            enabled: vars.flag("COMMS_OUTBOX_WORKER", true)?,
+            poll_interval: vars.millis("COMMS_OUTBOX_POLL_MS", 1000, 10..=3_600_000)?,
+            batch_size: vars.number("COMMS_OUTBOX_BATCH_SIZE", 20u32, 1..=500)?,
+            concurrency: vars.number("COMMS_OUTBOX_CONCURRENCY", 4usize, 1..=64)?,
+            max_attempts: vars.number("COMMS_OUTBOX_MAX_ATTEMPTS", 8i32, 1..=100)?,
+            backoff_base: vars.secs("COMMS_OUTBOX_BACKOFF_BASE_SECS", 30, 1..=86_400)?,
+            backoff_max: vars.secs("COMMS_OUTBOX_BACKOFF_MAX_SECS", 3600, 1..=7 * 86_400)?,
+            lease: vars.secs("COMMS_OUTBOX_LEASE_SECS", 60, 10..=86_400)?,
             send_timeout: smtp_timeout,
             ..WorkerConfig::default()
         };
@@ -388,13 +366,8 @@ impl CommsConfig {
             });
         }
         let retention = RetentionConfig {
-            sent: days(number(&var, "COMMS_RETENTION_SENT_DAYS", 30u64, 1..=3650)?),
-            failed: days(number(
-                &var,
-                "COMMS_RETENTION_FAILED_DAYS",
-                90u64,
-                1..=3650,
-            )?),
+            sent: days(vars.number("COMMS_RETENTION_SENT_DAYS", 30u64, 1..=3650)?),
+            failed: days(vars.number("COMMS_RETENTION_FAILED_DAYS", 90u64, 1..=3650)?),
         };
         Ok(CommsConfig {
             transport,
@@ -466,28 +439,6 @@ fn default_from(app_name: &str) -> EmailAddress {
 
 fn days(n: u64) -> Duration {
     Duration::from_secs(n * 86_400)
-}
-
-fn number<T>(
-    var: &dyn Fn(&str) -> Option<String>,
-    name: &'static str,
-    default: T,
-    range: std::ops::RangeInclusive<T>,
-) -> Result<T, CommsConfigError>
-where
-    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
-{
-    let Some(raw) = var(name) else {
-        return Ok(default);
-    };
-    match raw.parse::<T>() {
-        Ok(n) if range.contains(&n) => Ok(n),
-        _ => Err(CommsConfigError::Invalid {
-            var: name,
-            value: raw.chars().take(80).collect(),
-            expected: format!("a whole number from {} to {}", range.start(), range.end()),
-        }),
-    }
 }
 
 /// Replaces the password of `scheme://user:password@host` with `***`, even in a URL that does

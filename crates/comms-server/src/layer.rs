@@ -78,7 +78,6 @@ async fn build(
     let outbox_service = OutboxService::new(outbox.clone(), logs.clone());
     let wake = Arc::new(Notify::new());
     let mailer = OutboxMailer::new(
-        db,
         outbox.clone(),
         template_service.clone(),
         config.from.clone(),

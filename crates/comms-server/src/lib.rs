@@ -14,6 +14,7 @@
 pub mod config;
 pub mod entities;
 mod error;
+mod host;
 mod layer;
 mod migrations;
 pub mod repos;

@@ -55,7 +55,7 @@ async fn bad_input_is_rejected_naming_the_field_and_nothing_is_queued() {
         };
         let err = f
             .mailer
-            .send(verify(json!({"userName": "Bob"})))
+            .send((&f.db).into(), verify(json!({"userName": "Bob"})))
             .await
             .unwrap_err();
         assert!(
@@ -71,7 +71,7 @@ async fn bad_input_is_rejected_naming_the_field_and_nothing_is_queued() {
             .build()
             .unwrap();
         assert!(
-            matches!(f.mailer.send(unknown).await, Err(MailError::TemplateNotFound { name }) if name == "no-such-template")
+            matches!(f.mailer.send((&f.db).into(), unknown).await, Err(MailError::TemplateNotFound { name }) if name == "no-such-template")
         );
 
         // Hand-built messages are validated by the mailer too.
@@ -82,13 +82,23 @@ async fn bad_input_is_rejected_naming_the_field_and_nothing_is_queued() {
             html: None,
         };
         assert_eq!(
-            f.mailer.send(blank).await.unwrap_err().field().as_deref(),
+            f.mailer
+                .send((&f.db).into(), blank)
+                .await
+                .unwrap_err()
+                .field()
+                .as_deref(),
             Some("body")
         );
         let mut nobody = f.email("bob@example.com", "Nobody");
         nobody.to.clear();
         assert_eq!(
-            f.mailer.send(nobody).await.unwrap_err().field().as_deref(),
+            f.mailer
+                .send((&f.db).into(), nobody)
+                .await
+                .unwrap_err()
+                .field()
+                .as_deref(),
             Some("to")
         );
 
@@ -101,7 +111,12 @@ async fn bad_input_is_rejected_naming_the_field_and_nothing_is_queued() {
             .build()
             .unwrap();
         assert_eq!(
-            f.mailer.send(no_to).await.unwrap_err().field().as_deref(),
+            f.mailer
+                .send((&f.db).into(), no_to)
+                .await
+                .unwrap_err()
+                .field()
+                .as_deref(),
             Some("to")
         );
 
@@ -127,7 +142,7 @@ async fn bad_input_is_rejected_naming_the_field_and_nothing_is_queued() {
             .unwrap();
         assert_eq!(
             f.mailer
-                .send(empty_subject)
+                .send((&f.db).into(), empty_subject)
                 .await
                 .unwrap_err()
                 .field()
@@ -145,9 +160,10 @@ async fn bad_input_is_rejected_naming_the_field_and_nothing_is_queued() {
         // The same message with every variable goes through.
         let ok = f
             .mailer
-            .send(verify(
-                json!({"userName": "Bob", "url": "https://app.acme.test/v?t=1"}),
-            ))
+            .send(
+                (&f.db).into(),
+                verify(json!({"userName": "Bob", "url": "https://app.acme.test/v?t=1"})),
+            )
             .await
             .unwrap();
         let row = f.outbox.find_by_id(&id(&ok)).await.unwrap().unwrap();
@@ -163,11 +179,11 @@ async fn a_repeated_idempotency_key_returns_the_first_message() {
         let f = Fixture::new(test).await;
         let mut email = f.email("bob@example.com", "Welcome");
         email.idempotency_key = Some("welcome:bob".into());
-        let first = f.mailer.send(email.clone()).await.unwrap();
+        let first = f.mailer.send((&f.db).into(), email.clone()).await.unwrap();
         let mut tx = f.db.begin().await.unwrap();
         let again = f
             .mailer
-            .send_in(&mut tx.conn(), email.clone())
+            .send((&mut tx).into(), email.clone())
             .await
             .unwrap();
         tx.commit().await.unwrap();
@@ -281,7 +297,11 @@ async fn organization_templates_override_built_ins_and_deleting_one_brings_the_b
                 .build()
                 .unwrap()
         };
-        let own = f.mailer.send(send(&f.org.id)).await.unwrap();
+        let own = f
+            .mailer
+            .send((&f.db).into(), send(&f.org.id))
+            .await
+            .unwrap();
         let row = f.outbox.find_by_id(&id(&own)).await.unwrap().unwrap();
         assert_eq!(row.subject, "Bitte bestätigen, Bob");
         assert_eq!(
@@ -290,7 +310,11 @@ async fn organization_templates_override_built_ins_and_deleting_one_brings_the_b
         );
         assert_eq!(row.bcc, Some(json!(["audit@acme.test"])));
         // Another organization gets the built-in one.
-        let other = f.mailer.send(send(&f.other_org.id)).await.unwrap();
+        let other = f
+            .mailer
+            .send((&f.db).into(), send(&f.other_org.id))
+            .await
+            .unwrap();
         let row = f.outbox.find_by_id(&id(&other)).await.unwrap().unwrap();
         assert_eq!(row.subject, "Verify your email");
         assert!(row.body_html.unwrap().contains("Acme App"));
@@ -356,7 +380,11 @@ async fn organization_templates_override_built_ins_and_deleting_one_brings_the_b
 
         // Deleting it brings the built-in back.
         f.templates.delete(&f.org.id, &template.id).await.unwrap();
-        let again = f.mailer.send(send(&f.org.id)).await.unwrap();
+        let again = f
+            .mailer
+            .send((&f.db).into(), send(&f.org.id))
+            .await
+            .unwrap();
         let row = f.outbox.find_by_id(&id(&again)).await.unwrap().unwrap();
         assert_eq!(row.subject, "Verify your email", "{}", f.backend());
         assert_eq!(row.bcc, None);
@@ -371,7 +399,10 @@ async fn two_workers_share_the_outbox_and_no_message_is_delivered_twice() {
         for n in 0..60 {
             let q = f
                 .mailer
-                .send(f.email("bulk@example.com", &format!("Shared {n}")))
+                .send(
+                    (&f.db).into(),
+                    f.email("bulk@example.com", &format!("Shared {n}")),
+                )
                 .await
                 .unwrap();
             queued.insert(q.outbox_id);
@@ -412,7 +443,7 @@ async fn transient_failures_retry_until_the_attempt_limit_and_permanent_ones_fai
         let f = Fixture::new(test).await;
         let flaky = f
             .mailer
-            .send(f.email("x@example.com", "Flaky"))
+            .send((&f.db).into(), f.email("x@example.com", "Flaky"))
             .await
             .unwrap();
         let transport = Arc::new(MemoryTransport::new());
@@ -448,7 +479,7 @@ async fn transient_failures_retry_until_the_attempt_limit_and_permanent_ones_fai
 
         let refused = f
             .mailer
-            .send(f.email("x@example.com", "Refused"))
+            .send((&f.db).into(), f.email("x@example.com", "Refused"))
             .await
             .unwrap();
         transport.fail_with(Some(TransportError::permanent("550 no such user")));
@@ -469,7 +500,7 @@ async fn a_message_whose_every_attempt_was_interrupted_fails_instead_of_looping(
         let f = Fixture::new(test).await;
         let queued = f
             .mailer
-            .send(f.email("x@example.com", "Poison"))
+            .send((&f.db).into(), f.email("x@example.com", "Poison"))
             .await
             .unwrap();
         // Eight workers claim it and die (their leases expire one after the other).
@@ -508,7 +539,7 @@ async fn cancel_list_get_purge_and_counts() {
         let service = OutboxService::new(f.outbox.clone(), f.logs.clone());
         let old = f
             .mailer
-            .send(f.email("a@example.com", "Old"))
+            .send((&f.db).into(), f.email("a@example.com", "Old"))
             .await
             .unwrap();
         let transport = Arc::new(MemoryTransport::new());
@@ -517,12 +548,12 @@ async fn cancel_list_get_purge_and_counts() {
         f.advance(Duration::from_secs(10));
         let cancel_me = f
             .mailer
-            .send(f.email("b@example.com", "Cancel me"))
+            .send((&f.db).into(), f.email("b@example.com", "Cancel me"))
             .await
             .unwrap();
         let pending = f
             .mailer
-            .send(f.email("c@example.com", "Pending"))
+            .send((&f.db).into(), f.email("c@example.com", "Pending"))
             .await
             .unwrap();
 
@@ -621,7 +652,7 @@ async fn a_graceful_stop_hands_unfinished_messages_back_at_once() {
         let f = Fixture::new(test).await;
         let queued = f
             .mailer
-            .send(f.email("x@example.com", "Stuck"))
+            .send((&f.db).into(), f.email("x@example.com", "Stuck"))
             .await
             .unwrap();
         let handle = Arc::new(f.worker(Arc::new(HangingTransport), worker_config())).start();
@@ -685,6 +716,7 @@ async fn the_layer_delivers_to_the_development_mailbox() {
             .get::<dyn Mailer>()
             .unwrap()
             .send(
+                (&f.db).into(),
                 OutgoingEmail::builder()
                     .template(
                         "reset-password",
@@ -724,7 +756,10 @@ async fn outbox_overhead_without_a_network_transport() {
         let f = Fixture::new(test).await;
         for n in 0..MESSAGES {
             f.mailer
-                .send(f.email(&format!("u{n}@example.com"), &format!("M {n}")))
+                .send(
+                    (&f.db).into(),
+                    f.email(&format!("u{n}@example.com"), &format!("M {n}")),
+                )
                 .await
                 .unwrap();
         }

@@ -77,7 +77,7 @@ async fn the_layer_delivers_to_a_real_smtp_server_with_headers_both_parts_and_me
         let mailer = ctx.get::<dyn Mailer>().unwrap();
 
         let verify = mailer
-            .send(
+            .send((&fixture.db).into(),
                 OutgoingEmail::builder()
                     .organization(fixture.org.id.clone())
                     .user(fixture.user.id.clone())
@@ -93,6 +93,7 @@ async fn the_layer_delivers_to_a_real_smtp_server_with_headers_both_parts_and_me
             .unwrap();
         let custom = mailer
             .send(
+                (&fixture.db).into(),
                 OutgoingEmail::builder()
                     .organization(fixture.org.id.clone())
                     .from("Support Team <support@acme.test>")
@@ -213,12 +214,16 @@ async fn one_refused_recipient_fails_only_that_message_with_the_servers_reason()
         let before = server.count();
         let good1 = fixture
             .mailer
-            .send(fixture.email("one@example.com", "First"))
+            .send(
+                (&fixture.db).into(),
+                fixture.email("one@example.com", "First"),
+            )
             .await
             .unwrap();
         let bad = fixture
             .mailer
             .send(
+                (&fixture.db).into(),
                 OutgoingEmail::builder()
                     .to("ok@example.com")
                     .to("reject-me@example.com")
@@ -231,7 +236,10 @@ async fn one_refused_recipient_fails_only_that_message_with_the_servers_reason()
             .unwrap();
         let good2 = fixture
             .mailer
-            .send(fixture.email("two@example.com", "Second"))
+            .send(
+                (&fixture.db).into(),
+                fixture.email("two@example.com", "Second"),
+            )
             .await
             .unwrap();
         let worker = fixture.worker(smtp_transport(server.port), worker_config());
@@ -297,7 +305,10 @@ async fn smtp_down_keeps_messages_pending_backs_off_and_delivers_once_it_is_back
             queued.push(
                 fixture
                     .mailer
-                    .send(fixture.email("x@example.com", &format!("Outage {n}")))
+                    .send(
+                        (&fixture.db).into(),
+                        fixture.email("x@example.com", &format!("Outage {n}")),
+                    )
                     .await
                     .unwrap(),
             );
@@ -408,7 +419,10 @@ async fn a_killed_workers_rows_are_delivered_once_by_another_worker_after_the_le
             queued.push(
                 fixture
                     .mailer
-                    .send(fixture.email("y@example.com", &format!("Crash {n}")))
+                    .send(
+                        (&fixture.db).into(),
+                        fixture.email("y@example.com", &format!("Crash {n}")),
+                    )
                     .await
                     .unwrap(),
             );
@@ -470,7 +484,10 @@ async fn a_killed_workers_rows_are_delivered_once_by_another_worker_after_the_le
         let before = server.count();
         let queued = fixture
             .mailer
-            .send(fixture.email("z@example.com", "Ambiguous"))
+            .send(
+                (&fixture.db).into(),
+                fixture.email("z@example.com", "Ambiguous"),
+            )
             .await
             .unwrap();
         let c = Arc::new(fixture.worker(
@@ -546,8 +563,8 @@ async fn a_rolled_back_transaction_sends_nothing() {
 
         let mut tx = fixture.db.begin().await.unwrap();
         let rolled_back = mailer
-            .send_in(
-                &mut tx.conn(),
+            .send(
+                (&mut tx).into(),
                 fixture.email("gone@example.com", "Rolled back sign-up"),
             )
             .await
@@ -556,8 +573,8 @@ async fn a_rolled_back_transaction_sends_nothing() {
 
         let mut tx = fixture.db.begin().await.unwrap();
         let committed = mailer
-            .send_in(
-                &mut tx.conn(),
+            .send(
+                (&mut tx).into(),
                 fixture.email("kept@example.com", "Committed sign-up"),
             )
             .await
@@ -605,7 +622,10 @@ async fn outbox_throughput_into_a_local_smtp_server() {
             for n in 0..MESSAGES {
                 fixture
                     .mailer
-                    .send(fixture.email(&format!("user{n}@example.com"), &format!("Bulk {n}")))
+                    .send(
+                        (&fixture.db).into(),
+                        fixture.email(&format!("user{n}@example.com"), &format!("Bulk {n}")),
+                    )
                     .await
                     .unwrap();
             }

@@ -69,7 +69,10 @@ async fn starttls_required_against_a_plain_server_keeps_mail_pending_and_logs_th
         let fixture = Fixture::new(test).await;
         let queued = fixture
             .mailer
-            .send(fixture.email("bob@example.com", "Over plain SMTP"))
+            .send(
+                (&fixture.db).into(),
+                fixture.email("bob@example.com", "Over plain SMTP"),
+            )
             .await
             .unwrap();
         let transport: Arc<dyn EmailTransport> = Arc::new(starttls_transport(server.port));

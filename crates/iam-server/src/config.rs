@@ -12,11 +12,10 @@ use crate::services::tokens::Secret;
 
 mod api_keys;
 mod organization;
-mod vars;
 
 pub use api_keys::API_KEY_VARIABLES;
 pub use organization::{OrganizationConfig, ORGANIZATION_VARIABLES};
-use vars::Vars;
+use shared_server::config::{VarError, Vars};
 
 /// Why the IAM configuration was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -33,6 +32,16 @@ pub enum IamConfigError {
         var: &'static str,
         hint: &'static str,
     },
+}
+
+impl From<VarError> for IamConfigError {
+    fn from(e: VarError) -> Self {
+        IamConfigError::Invalid {
+            var: e.var,
+            value: e.value,
+            expected: e.expected,
+        }
+    }
 }
 
 /// How verification identifiers (which embed reset tokens) are stored.
@@ -171,11 +180,9 @@ impl RateLimitConfig {
             None | Some("memory") => RateLimitStorage::Memory,
             Some("database") => RateLimitStorage::Database,
             Some(other) => {
-                return Err(Vars::invalid(
-                    "IAM_RATE_LIMIT_STORAGE",
-                    other,
-                    "memory or database",
-                ))
+                return Err(
+                    Vars::invalid("IAM_RATE_LIMIT_STORAGE", other, "memory or database").into(),
+                )
             }
         };
         let window = vars.secs("IAM_RATE_LIMIT_WINDOW_SECS", 10, 1..=86_400)?;
@@ -190,7 +197,8 @@ impl RateLimitConfig {
                     "IAM_RATE_LIMIT_IP_HEADER",
                     &v,
                     "an HTTP header name such as x-forwarded-for or x-real-ip",
-                ))
+                )
+                .into())
             }
         };
         Ok(Self {
@@ -255,11 +263,8 @@ impl IamConfig {
         get: &dyn Fn(&str) -> Option<String>,
         fallback_secret: Option<&str>,
     ) -> Result<IamConfig, IamConfigError> {
-        let var = |name: &str| {
-            get(name)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
+        let vars = Vars::new(get);
+        let var = |name: &str| vars.get(name);
         let secret = match (var("BETTER_AUTH_SECRETS"), var("BETTER_AUTH_SECRET")) {
             (Some(list), _) => first_rotated_secret(&list)?,
             (None, Some(secret)) => secret,
@@ -312,7 +317,6 @@ impl IamConfig {
             }
         }
 
-        let vars = Vars::new(get);
         let secs = |name: &'static str, default: u64, min: u64| {
             vars.secs(name, default, min..=10 * 365 * 86_400)
         };

@@ -71,6 +71,7 @@ pub fn layer() -> Layer {
             let passwords = PasswordHasher::new();
             let api_key_repo = ApiKeyRepo::new(db.clone(), clock.clone());
             let api_keys = Arc::new(ApiKeyService::new(
+                db.clone(),
                 clock.clone(),
                 config.clone(),
                 config.api_keys.clone(),
@@ -85,7 +86,7 @@ pub fn layer() -> Layer {
                 RateLimitRepo::new(db.clone()),
             ));
             let service = Arc::new(AuthService::new(
-                db,
+                db.clone(),
                 clock.clone(),
                 config,
                 repos.clone(),
@@ -93,8 +94,12 @@ pub fn layer() -> Layer {
                 mailer,
             ));
             let resolver = AuthContextResolver::new(service.clone(), api_keys.clone());
-            let cleanup =
-                IamCleanup::new(repos.verifications.clone(), repos.sessions.clone(), clock);
+            let cleanup = IamCleanup::new(
+                db,
+                repos.verifications.clone(),
+                repos.sessions.clone(),
+                clock,
+            );
             let job = cleanup.clone().start(CLEANUP_FIRST_RUN, CLEANUP_INTERVAL);
             scope
                 .add_finalizer("stop the iam cleanup job", move || async move {

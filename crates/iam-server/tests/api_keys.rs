@@ -59,7 +59,7 @@ async fn create_server_side(s: &TestServer, ctx: &AuthContext, input: CreateApiK
 
 async fn stored(s: &TestServer, plain: &str) -> Option<ApiKey> {
     keys(s)
-        .find_by_key_hash(&hash_key(plain))
+        .find_by_key_hash(&s.test.db, &hash_key(plain))
         .await
         .expect("lookup")
 }

@@ -24,7 +24,7 @@ fn sessions(s: &TestServer) -> std::sync::Arc<SessionRepo> {
 
 async fn user_count(s: &TestServer) -> u64 {
     users(s)
-        .count(Default::default())
+        .count(&s.test.db, Default::default())
         .await
         .expect("count users")
 }
@@ -228,13 +228,14 @@ async fn sign_up_creates_the_user_personal_org_session_and_verification_email() 
 
         // Personal organization, owner membership, active on the session.
         let stored = users(&s)
-            .find_by_email("ada@example.com")
+            .find_by_email(&s.test.db, "ada@example.com")
             .await
             .expect("find")
             .expect("user");
         let orgs = s.ctx.get::<OrganizationRepo>().expect("orgs");
         let page = orgs
             .list(
+                &s.test.db,
                 shared_server::entities::OrganizationFilter {
                     owner_user_id: Some(stored.id.clone()),
                     is_personal: Some(true),
@@ -256,13 +257,13 @@ async fn sign_up_creates_the_user_personal_org_session_and_verification_email() 
             .ctx
             .get::<MemberRepo>()
             .expect("members")
-            .find(&org.id, &stored.id)
+            .find(&s.test.db, &org.id, &stored.id)
             .await
             .expect("find")
             .expect("member");
         assert_eq!(member.role, MemberRole::Owner);
         let session = sessions(&s)
-            .find_by_token(&token)
+            .find_by_token(&s.test.db, &token)
             .await
             .expect("find")
             .expect("session");
@@ -271,7 +272,7 @@ async fn sign_up_creates_the_user_personal_org_session_and_verification_email() 
             .ctx
             .get::<AccountRepo>()
             .expect("accounts")
-            .find_credential(&stored.id)
+            .find_credential(&s.test.db, &stored.id)
             .await
             .expect("find")
             .expect("credential account");
@@ -423,7 +424,10 @@ async fn missing_forged_and_expired_credentials_read_as_no_session() {
                 "{name} in {expired:?}"
             );
         }
-        let left = sessions(&s).count(Default::default()).await.expect("count");
+        let left = sessions(&s)
+            .count(&s.test.db, Default::default())
+            .await
+            .expect("count");
         assert_eq!(left, 0, "the expired row was deleted");
     }
 }
@@ -742,7 +746,7 @@ async fn sessions_are_listed_and_revoked() {
         let r = s.post("/revoke-session", json!({"token": other}), &h).await;
         assert_eq!(r.json(), json!({"status": true}));
         assert!(sessions(&s)
-            .find_by_token(&other)
+            .find_by_token(&s.test.db, &other)
             .await
             .expect("find")
             .is_some());
@@ -752,7 +756,7 @@ async fn sessions_are_listed_and_revoked() {
             .await;
         assert_eq!(r.json(), json!({"status": true}));
         assert!(sessions(&s)
-            .find_by_token(&second)
+            .find_by_token(&s.test.db, &second)
             .await
             .expect("find")
             .is_none());
@@ -760,12 +764,12 @@ async fn sessions_are_listed_and_revoked() {
         let r = s.post("/revoke-other-sessions", json!({}), &h).await;
         assert_eq!(r.json(), json!({"status": true}));
         assert!(sessions(&s)
-            .find_by_token(&third)
+            .find_by_token(&s.test.db, &third)
             .await
             .expect("find")
             .is_none());
         assert!(sessions(&s)
-            .find_by_token(&current_token)
+            .find_by_token(&s.test.db, &current_token)
             .await
             .expect("find")
             .is_some());
@@ -781,7 +785,7 @@ async fn sessions_are_listed_and_revoked() {
             "null"
         );
         assert!(sessions(&s)
-            .find_by_token(&other)
+            .find_by_token(&s.test.db, &other)
             .await
             .expect("find")
             .is_some());
@@ -945,7 +949,7 @@ async fn change_password_checks_the_current_one_and_can_revoke_sessions() {
             200
         );
         assert!(sessions(&s)
-            .find_by_token(&other)
+            .find_by_token(&s.test.db, &other)
             .await
             .expect("find")
             .is_some());
@@ -960,7 +964,7 @@ async fn change_password_checks_the_current_one_and_can_revoke_sessions() {
         assert_eq!(r.status, 200, "{}", r.text);
         let new_token = r.json()["token"].as_str().expect("new token").to_string();
         assert!(sessions(&s)
-            .find_by_token(&other)
+            .find_by_token(&s.test.db, &other)
             .await
             .expect("find")
             .is_none());
@@ -983,7 +987,11 @@ async fn better_auth_scrypt_hashes_verify_and_are_upgraded() {
     for s in servers().await {
         let users = users(&s);
         let user = users
-            .insert(NewUser::new("Legacy", "legacy@example.com"), "import")
+            .insert(
+                &s.test.db,
+                NewUser::new("Legacy", "legacy@example.com"),
+                "import",
+            )
             .await
             .expect("user");
         let hash = iam_server::services::password::better_auth_scrypt_hash(
@@ -993,7 +1001,11 @@ async fn better_auth_scrypt_hashes_verify_and_are_upgraded() {
         .expect("scrypt");
         let accounts = s.ctx.get::<AccountRepo>().expect("accounts");
         accounts
-            .insert(NewAccount::credential(&user.id, hash.clone()), "import")
+            .insert(
+                &s.test.db,
+                NewAccount::credential(&user.id, hash.clone()),
+                "import",
+            )
             .await
             .expect("account");
 
@@ -1004,7 +1016,7 @@ async fn better_auth_scrypt_hashes_verify_and_are_upgraded() {
             401
         );
         let stored = accounts
-            .find_credential(&user.id)
+            .find_credential(&s.test.db, &user.id)
             .await
             .expect("find")
             .expect("account");
@@ -1017,7 +1029,7 @@ async fn better_auth_scrypt_hashes_verify_and_are_upgraded() {
         let r = s.sign_in("legacy@example.com", "legacy-password").await;
         assert_eq!(r.status, 200, "{}", r.text);
         let stored = accounts
-            .find_credential(&user.id)
+            .find_credential(&s.test.db, &user.id)
             .await
             .expect("find")
             .expect("account");
@@ -1076,7 +1088,9 @@ async fn delete_user_needs_the_password_or_a_fresh_session() {
         assert_eq!(user_count(&s).await, 0);
         let orgs = s.ctx.get::<OrganizationRepo>().expect("orgs");
         assert_eq!(
-            orgs.count(Default::default()).await.expect("count"),
+            orgs.count(&s.test.db, Default::default())
+                .await
+                .expect("count"),
             0,
             "personal org removed"
         );
@@ -1537,6 +1551,7 @@ async fn the_resolver_reads_cookies_and_bearers_and_reselects_the_organization()
         let orgs = s.ctx.get::<OrganizationRepo>().expect("orgs");
         let team = orgs
             .insert(
+                &s.test.db,
                 shared_server::entities::NewOrganization::new(
                     "Team",
                     "team-uma",
@@ -1547,7 +1562,7 @@ async fn the_resolver_reads_cookies_and_bearers_and_reselects_the_organization()
             .await
             .expect("org");
         sessions(&s)
-            .set_active_organization(&ctx.session.id, Some(&team.id), None)
+            .set_active_organization(&s.test.db, &ctx.session.id, Some(&team.id), None)
             .await
             .expect("switch");
         let again = resolver
@@ -1563,9 +1578,10 @@ async fn the_resolver_reads_cookies_and_bearers_and_reselects_the_organization()
         );
 
         // Banned users resolve to nobody until the ban expires.
-        let user = users(&s).get(&ctx.user.id).await.expect("user");
+        let user = users(&s).get(&s.test.db, &ctx.user.id).await.expect("user");
         users(&s)
             .update(
+                &s.test.db,
                 &user.id,
                 user.audit.version,
                 UserPatch {
@@ -1761,7 +1777,9 @@ async fn concurrent_sign_ups_are_atomic() {
         assert_eq!(user_count(&s).await, 5, "[{}]", s.backend());
         let orgs = s.ctx.get::<OrganizationRepo>().expect("orgs");
         assert_eq!(
-            orgs.count(Default::default()).await.expect("count"),
+            orgs.count(&s.test.db, Default::default())
+                .await
+                .expect("count"),
             5,
             "one personal org each, none half-written"
         );
@@ -1805,12 +1823,12 @@ async fn the_cleanup_job_removes_expired_rows_only() {
             s.backend()
         );
         assert!(sessions(&s)
-            .find_by_token(&fresh)
+            .find_by_token(&s.test.db, &fresh)
             .await
             .expect("find")
             .is_some());
         assert!(sessions(&s)
-            .find_by_token(&old)
+            .find_by_token(&s.test.db, &old)
             .await
             .expect("find")
             .is_none());

@@ -31,7 +31,7 @@ struct Fixture {
 impl Fixture {
     async fn user(&self, email: &str) -> User {
         self.users
-            .insert(NewUser::new("Someone", email), "system")
+            .insert(&self.test.db, NewUser::new("Someone", email), "system")
             .await
             .expect("insert user")
     }
@@ -41,7 +41,10 @@ impl Fixture {
             is_personal: personal,
             ..NewOrganization::new(slug, slug, owner.id.clone())
         };
-        self.orgs.insert(new, "system").await.expect("insert org")
+        self.orgs
+            .insert(&self.test.db, new, "system")
+            .await
+            .expect("insert org")
     }
 }
 
@@ -100,14 +103,14 @@ async fn credential_accounts_store_and_replace_the_password_hash() {
         let user = f.user("ada@example.com").await;
         assert!(f
             .accounts
-            .find_credential(&user.id)
+            .find_credential(&f.test.db, &user.id)
             .await
             .unwrap()
             .is_none());
 
         let created = f
             .accounts
-            .set_password(&user.id, "hash-1".into(), user.id.as_str())
+            .set_password(&f.test.db, &user.id, "hash-1".into(), user.id.as_str())
             .await
             .unwrap();
         assert_eq!(created.provider_id, CREDENTIAL_PROVIDER);
@@ -117,7 +120,7 @@ async fn credential_accounts_store_and_replace_the_password_hash() {
         f.clock.advance(Duration::from_secs(5));
         let updated = f
             .accounts
-            .set_password(&user.id, "hash-2".into(), user.id.as_str())
+            .set_password(&f.test.db, &user.id, "hash-2".into(), user.id.as_str())
             .await
             .unwrap();
         assert_eq!(updated.id, created.id, "the same account is updated");
@@ -127,17 +130,28 @@ async fn credential_accounts_store_and_replace_the_password_hash() {
 
         let by_provider = f
             .accounts
-            .find_by_provider(CREDENTIAL_PROVIDER, user.id.as_str())
+            .find_by_provider(&f.test.db, CREDENTIAL_PROVIDER, user.id.as_str())
             .await
             .unwrap()
             .expect("found by provider");
         assert_eq!(by_provider.id, created.id);
-        assert_eq!(f.accounts.list_by_user(&user.id).await.unwrap().len(), 1);
+        assert_eq!(
+            f.accounts
+                .list_by_user(&f.test.db, &user.id)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
 
         // One account per (provider, provider account).
         let duplicate = f
             .accounts
-            .insert(NewAccount::credential(&user.id, "x".into()), "system")
+            .insert(
+                &f.test.db,
+                NewAccount::credential(&user.id, "x".into()),
+                "system",
+            )
             .await;
         assert!(
             matches!(&duplicate, Err(RepoError::Conflict { constraint }) if constraint == "iam_account_provider_id_account_id_uq"),
@@ -152,15 +166,24 @@ async fn accounts_disappear_with_their_user() {
     for f in fixtures().await {
         let user = f.user("gone@example.com").await;
         f.accounts
-            .set_password(&user.id, "h".into(), "system")
+            .set_password(&f.test.db, &user.id, "h".into(), "system")
             .await
             .unwrap();
-        f.users.hard_delete(&user.id).await.unwrap();
-        assert!(f.accounts.list_by_user(&user.id).await.unwrap().is_empty());
+        f.users.hard_delete(&f.test.db, &user.id).await.unwrap();
+        assert!(f
+            .accounts
+            .list_by_user(&f.test.db, &user.id)
+            .await
+            .unwrap()
+            .is_empty());
         // An account for a user that does not exist is refused.
         let orphan = f
             .accounts
-            .insert(NewAccount::credential(&UserId::new(), "h".into()), "system")
+            .insert(
+                &f.test.db,
+                NewAccount::credential(&UserId::new(), "h".into()),
+                "system",
+            )
             .await;
         assert!(
             matches!(orphan, Err(RepoError::ForeignKey { .. })),
@@ -175,6 +198,7 @@ async fn verifications_are_found_until_they_expire_and_consumed_once() {
         let now = f.clock.now();
         f.verifications
             .insert(
+                &f.test.db,
                 NewVerification {
                     identifier: "reset-password:abc".into(),
                     value: "user-1".into(),
@@ -186,20 +210,21 @@ async fn verifications_are_found_until_they_expire_and_consumed_once() {
             .unwrap();
         let found = f
             .verifications
-            .find_valid("reset-password:abc", None, now)
+            .find_valid(&f.test.db, "reset-password:abc", None, now)
             .await
             .unwrap()
             .expect("valid");
         assert_eq!(found.value, "user-1");
         assert!(f
             .verifications
-            .find_valid("reset-password:abc", Some("user-2"), now)
+            .find_valid(&f.test.db, "reset-password:abc", Some("user-2"), now)
             .await
             .unwrap()
             .is_none());
         assert!(f
             .verifications
             .find_valid(
+                &f.test.db,
                 "reset-password:abc",
                 None,
                 now.plus(Duration::from_secs(3600))
@@ -210,13 +235,13 @@ async fn verifications_are_found_until_they_expire_and_consumed_once() {
 
         let consumed = f
             .verifications
-            .consume("reset-password:abc", now)
+            .consume(&f.test.db, "reset-password:abc", now)
             .await
             .unwrap();
         assert_eq!(consumed.map(|v| v.value).as_deref(), Some("user-1"));
         assert!(
             f.verifications
-                .consume("reset-password:abc", now)
+                .consume(&f.test.db, "reset-password:abc", now)
                 .await
                 .unwrap()
                 .is_none(),
@@ -226,6 +251,7 @@ async fn verifications_are_found_until_they_expire_and_consumed_once() {
         // An expired row is deleted by consume but not returned.
         f.verifications
             .insert(
+                &f.test.db,
                 NewVerification {
                     identifier: "reset-password:old".into(),
                     value: "user-1".into(),
@@ -239,13 +265,13 @@ async fn verifications_are_found_until_they_expire_and_consumed_once() {
         let later = f.clock.now();
         assert!(f
             .verifications
-            .consume("reset-password:old", later)
+            .consume(&f.test.db, "reset-password:old", later)
             .await
             .unwrap()
             .is_none());
         assert_eq!(
             f.verifications
-                .delete_by_identifier("reset-password:old")
+                .delete_by_identifier(&f.test.db, "reset-password:old")
                 .await
                 .unwrap(),
             0
@@ -255,6 +281,7 @@ async fn verifications_are_found_until_they_expire_and_consumed_once() {
         for (name, secs) in [("a", 5), ("b", 100)] {
             f.verifications
                 .insert(
+                    &f.test.db,
                     NewVerification {
                         identifier: format!("x:{name}"),
                         value: "v".into(),
@@ -267,13 +294,13 @@ async fn verifications_are_found_until_they_expire_and_consumed_once() {
         }
         let removed = f
             .verifications
-            .delete_expired(later.plus(Duration::from_secs(50)))
+            .delete_expired(&f.test.db, later.plus(Duration::from_secs(50)))
             .await
             .unwrap();
         assert_eq!(removed, 1);
         assert!(f
             .verifications
-            .find_valid("x:b", None, later)
+            .find_valid(&f.test.db, "x:b", None, later)
             .await
             .unwrap()
             .is_some());
@@ -294,6 +321,7 @@ async fn memberships_order_personal_first_then_by_join_time() {
         // Joined team-b before team-a; the personal org last, yet it comes first.
         f.members
             .insert(
+                &f.test.db,
                 &team_b.id,
                 NewMember::active(user.id.clone(), MemberRole::Member, t(1)),
                 "system",
@@ -302,6 +330,7 @@ async fn memberships_order_personal_first_then_by_join_time() {
             .unwrap();
         f.members
             .insert(
+                &f.test.db,
                 &team_a.id,
                 NewMember::active(user.id.clone(), MemberRole::Admin, t(2)),
                 "system",
@@ -310,6 +339,7 @@ async fn memberships_order_personal_first_then_by_join_time() {
             .unwrap();
         f.members
             .insert(
+                &f.test.db,
                 &personal.id,
                 NewMember::active(user.id.clone(), MemberRole::Owner, t(3)),
                 "system",
@@ -321,13 +351,13 @@ async fn memberships_order_personal_first_then_by_join_time() {
             ..NewMember::active(user.id.clone(), MemberRole::Member, t(0))
         };
         f.members
-            .insert(&left.id, suspended, "system")
+            .insert(&f.test.db, &left.id, suspended, "system")
             .await
             .unwrap();
 
         let orgs = f
             .members
-            .list_active_for_user_personal_first(&user.id)
+            .list_active_for_user_personal_first(&f.test.db, &user.id)
             .await
             .unwrap();
         let slugs: Vec<&str> = orgs.iter().map(|o| o.slug.as_str()).collect();
@@ -340,24 +370,34 @@ async fn memberships_order_personal_first_then_by_join_time() {
 
         let found = f
             .members
-            .find(&team_a.id, &user.id)
+            .find(&f.test.db, &team_a.id, &user.id)
             .await
             .unwrap()
             .expect("member");
         assert_eq!(found.role, MemberRole::Admin);
         assert!(f
             .members
-            .find(&team_a.id, &owner.id)
+            .find(&f.test.db, &team_a.id, &owner.id)
             .await
             .unwrap()
             .is_none());
-        assert_eq!(f.members.count_active(&team_a.id).await.unwrap(), 1);
-        assert_eq!(f.members.count_active(&left.id).await.unwrap(), 0);
+        assert_eq!(
+            f.members
+                .count_active(&f.test.db, &team_a.id)
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            f.members.count_active(&f.test.db, &left.id).await.unwrap(),
+            0
+        );
 
         // One membership per (organization, user).
         let twice = f
             .members
             .insert(
+                &f.test.db,
                 &team_a.id,
                 NewMember::active(user.id.clone(), MemberRole::Member, t(4)),
                 "system",
@@ -369,14 +409,18 @@ async fn memberships_order_personal_first_then_by_join_time() {
         );
 
         // Tenancy: another organization's membership id is not found.
-        let err = f.members.get(&team_b.id, &found.id).await.unwrap_err();
+        let err = f
+            .members
+            .get(&f.test.db, &team_b.id, &found.id)
+            .await
+            .unwrap_err();
         assert!(err.is_not_found(), "{err:?}");
 
         // Deleting the organization removes its memberships.
-        f.orgs.hard_delete(&team_a.id).await.unwrap();
+        f.orgs.hard_delete(&f.test.db, &team_a.id).await.unwrap();
         let orgs = f
             .members
-            .list_active_for_user_personal_first(&user.id)
+            .list_active_for_user_personal_first(&f.test.db, &user.id)
             .await
             .unwrap();
         assert_eq!(orgs.len(), 2);
@@ -403,11 +447,16 @@ async fn member_role_list_migration_keeps_existing_rows() {
         let orgs = OrganizationRepo::new(test.db.clone(), clock.clone());
         let members = MemberRepo::new(test.db.clone(), clock.clone());
         let owner = users
-            .insert(NewUser::new("Owner", "owner@example.com"), "system")
+            .insert(
+                &test.db,
+                NewUser::new("Owner", "owner@example.com"),
+                "system",
+            )
             .await
             .expect("user");
         let org = orgs
             .insert(
+                &test.db,
                 NewOrganization::new("Acme", "acme", owner.id.clone()),
                 "system",
             )
@@ -415,6 +464,7 @@ async fn member_role_list_migration_keeps_existing_rows() {
             .expect("org");
         let before = members
             .insert(
+                &test.db,
                 &org.id,
                 NewMember::active(owner.id.clone(), MemberRole::Owner, clock.now()),
                 "system",
@@ -426,13 +476,14 @@ async fn member_role_list_migration_keeps_existing_rows() {
             .await
             .expect("migrate to 0002");
         let after = members
-            .find(&org.id, &owner.id)
+            .find(&test.db, &org.id, &owner.id)
             .await
             .expect("find")
             .expect("the row survived");
         assert_eq!(after, before);
         let duplicate = members
             .insert(
+                &test.db,
                 &org.id,
                 NewMember::active(owner.id.clone(), MemberRole::Member, clock.now()),
                 "system",
@@ -445,6 +496,7 @@ async fn member_role_list_migration_keeps_existing_rows() {
         let roles: MemberRoles = "admin,member".parse().expect("roles");
         let updated = members
             .update(
+                &test.db,
                 &org.id,
                 &after.id,
                 after.audit.version,

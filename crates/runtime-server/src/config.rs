@@ -10,6 +10,7 @@ use std::num::NonZeroU64;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use shared_server::config::{VarError, Vars};
 use shared_server::db::{redact_url, DbConfig};
 
 use crate::persistence::s3::S3Config;
@@ -125,7 +126,7 @@ pub enum ConfigError {
     Invalid {
         var: &'static str,
         value: String,
-        expected: &'static str,
+        expected: String,
     },
     #[error("APP_ENV={env} requires these variables, which are not set: {}", .missing.join(", "))]
     MissingRequired {
@@ -140,7 +141,18 @@ pub enum ConfigError {
     DataDir { path: String, message: String },
 }
 
-/// The source of variables: the process environment in production, a map in tests.
+impl From<VarError> for ConfigError {
+    fn from(e: VarError) -> Self {
+        ConfigError::Invalid {
+            var: e.var,
+            value: e.value,
+            expected: e.expected,
+        }
+    }
+}
+
+/// The source of variables: the process environment in production, a map in tests. Values are
+/// read through [`Vars`] (trimmed, blank = unset).
 pub trait VarSource {
     fn var(&self, name: &str) -> Option<String>;
 }
@@ -150,13 +162,13 @@ pub struct ProcessEnv;
 
 impl VarSource for ProcessEnv {
     fn var(&self, name: &str) -> Option<String> {
-        std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+        Vars::process().get(name)
     }
 }
 
 impl VarSource for BTreeMap<String, String> {
     fn var(&self, name: &str) -> Option<String> {
-        self.get(name).cloned().filter(|v| !v.trim().is_empty())
+        self.get(name).cloned()
     }
 }
 
@@ -169,33 +181,34 @@ impl AppConfig {
     }
 
     /// Reads the configuration from `vars`; pure except for creating the dev secret file.
-    pub fn from_source(vars: &dyn VarSource) -> Result<AppConfig, ConfigError> {
-        let env = match vars.var("APP_ENV").as_deref() {
+    pub fn from_source(source: &dyn VarSource) -> Result<AppConfig, ConfigError> {
+        let get = |name: &str| source.var(name);
+        let vars = &Vars::new(&get);
+        let env = match vars.get("APP_ENV").as_deref() {
             None | Some("dev") | Some("development") | Some("local") | Some("test") => AppEnv::Dev,
             Some("staging") => AppEnv::Staging,
             Some("prod") | Some("production") => AppEnv::Prod,
             Some(other) => return Err(invalid("APP_ENV", other, "one of dev, staging, prod")),
         };
         let mut missing = Vec::new();
-        let data_dir = PathBuf::from(vars.var("APP_DATA_DIR").unwrap_or_else(|| "data".into()));
-        let host = parse_or(
-            vars,
+        let data_dir = PathBuf::from(vars.get("APP_DATA_DIR").unwrap_or_else(|| "data".into()));
+        let host = vars.parse(
             "APP_API_HOST",
             "127.0.0.1".parse().expect("valid ip"),
             "an IP address such as 127.0.0.1 or 0.0.0.0",
         )?;
-        let port = parse_or(vars, "APP_API_PORT", 8080u16, "a TCP port number 0-65535")?;
-        let public_url = match vars.var("APP_PUBLIC_URL") {
+        let port = vars.parse("APP_API_PORT", 8080u16, "a TCP port number 0-65535")?;
+        let public_url = match vars.get("APP_PUBLIC_URL") {
             Some(url) => Some(parse_http_url("APP_PUBLIC_URL", &url)?),
             None => None,
         };
-        let log_format = match vars.var("APP_LOG_FORMAT").as_deref() {
+        let log_format = match vars.get("APP_LOG_FORMAT").as_deref() {
             None if env == AppEnv::Prod => LogFormat::Json,
             None | Some("pretty") | Some("text") => LogFormat::Pretty,
             Some("json") => LogFormat::Json,
             Some(other) => return Err(invalid("APP_LOG_FORMAT", other, "pretty or json")),
         };
-        let log_level = vars.var("APP_LOG_LEVEL").unwrap_or_else(|| "info".into());
+        let log_level = vars.get("APP_LOG_LEVEL").unwrap_or_else(|| "info".into());
         if !matches!(
             log_level.to_ascii_lowercase().as_str(),
             "trace" | "debug" | "info" | "warn" | "warning" | "error" | "off"
@@ -206,8 +219,8 @@ impl AppConfig {
                 "one of trace, debug, info, warn, error, off",
             ));
         }
-        let auth_secret_generated = env == AppEnv::Dev && vars.var("BETTER_AUTH_SECRET").is_none();
-        let auth_secret = match vars.var("BETTER_AUTH_SECRET") {
+        let auth_secret_generated = env == AppEnv::Dev && vars.get("BETTER_AUTH_SECRET").is_none();
+        let auth_secret = match vars.get("BETTER_AUTH_SECRET") {
             Some(secret) if secret.len() < 32 => {
                 return Err(invalid(
                     "BETTER_AUTH_SECRET",
@@ -222,48 +235,44 @@ impl AppConfig {
                 Secret::new(String::new())
             }
         };
-        let trusted_origins = match vars.var("SECURITY_TRUSTED_ORIGINS") {
+        let trusted_origins = match vars.get("SECURITY_TRUSTED_ORIGINS") {
             Some(list) => parse_origins(&list)?,
             None => Vec::new(),
         };
         let database = database_config(vars, &data_dir)?;
         let object_store = object_store_config(vars, &data_dir, env, &mut missing)?;
-        let shutdown_drain_timeout = Duration::from_secs(parse_or(
-            vars,
+        let shutdown_drain_timeout = Duration::from_secs(vars.parse(
             "APP_SHUTDOWN_TIMEOUT_SECS",
             30u64,
             "a number of seconds",
         )?);
-        let readiness_timeout = Duration::from_millis(parse_or(
-            vars,
+        let readiness_timeout = Duration::from_millis(vars.parse(
             "APP_READINESS_TIMEOUT_MS",
             2000u64,
             "a number of milliseconds",
         )?);
         let http = HttpConfig {
-            body_limit_bytes: parse_or(
-                vars,
+            body_limit_bytes: vars.parse(
                 "APP_BODY_LIMIT_BYTES",
                 2 * 1024 * 1024usize,
                 "a number of bytes",
             )?,
-            request_timeout: Duration::from_secs(parse_or(
-                vars,
+            request_timeout: Duration::from_secs(vars.parse(
                 "APP_REQUEST_TIMEOUT_SECS",
                 30u64,
                 "a number of seconds",
             )?),
         };
         let rpc = rpc_limits(vars)?;
-        let app_name = vars.var("APP_NAME").unwrap_or_else(|| "app".into());
+        let app_name = vars.get("APP_NAME").unwrap_or_else(|| "app".into());
         let otel = otel_config(vars, &app_name)?;
         // Outside development the comms slice needs a transport and a sender; list them with
         // the other missing variables instead of stopping at the first.
         if env != AppEnv::Dev {
-            if vars.var("EMAIL_TRANSPORT").is_none() && vars.var("SMTP_URL").is_none() {
+            if vars.get("EMAIL_TRANSPORT").is_none() && vars.get("SMTP_URL").is_none() {
                 missing.push("EMAIL_TRANSPORT (or SMTP_URL)");
             }
-            if vars.var("EMAIL_FROM").is_none() {
+            if vars.get("EMAIL_FROM").is_none() {
                 missing.push("EMAIL_FROM");
             }
         }
@@ -273,9 +282,9 @@ impl AppConfig {
                 missing,
             });
         }
-        let comms = comms_server::CommsConfig::from_vars(&|name| vars.var(name), &data_dir)?;
+        let comms = comms_server::CommsConfig::from_vars(&get, &data_dir)?;
         let iam = std::sync::Arc::new(iam_server::IamConfig::from_vars(
-            &|name| vars.var(name),
+            &get,
             Some(auth_secret.expose()),
         )?);
         Ok(AppConfig {
@@ -389,15 +398,15 @@ impl AppConfig {
     }
 }
 
-fn otel_config(vars: &dyn VarSource, app_name: &str) -> Result<Option<OtelConfig>, ConfigError> {
-    if parse_or(vars, "OTEL_SDK_DISABLED", false, "true or false")? {
+fn otel_config(vars: &Vars<'_>, app_name: &str) -> Result<Option<OtelConfig>, ConfigError> {
+    if vars.flag("OTEL_SDK_DISABLED", false)? {
         return Ok(None);
     }
-    let Some(endpoint) = vars.var("OTEL_EXPORTER_OTLP_ENDPOINT") else {
+    let Some(endpoint) = vars.get("OTEL_EXPORTER_OTLP_ENDPOINT") else {
         return Ok(None);
     };
     let endpoint = parse_http_url("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)?;
-    match vars.var("OTEL_EXPORTER_OTLP_PROTOCOL").as_deref() {
+    match vars.get("OTEL_EXPORTER_OTLP_PROTOCOL").as_deref() {
         None | Some("http/protobuf") => {}
         Some(other) => {
             return Err(invalid(
@@ -409,7 +418,7 @@ fn otel_config(vars: &dyn VarSource, app_name: &str) -> Result<Option<OtelConfig
     }
     let mut headers = Vec::new();
     for pair in vars
-        .var("OTEL_EXPORTER_OTLP_HEADERS")
+        .get("OTEL_EXPORTER_OTLP_HEADERS")
         .unwrap_or_default()
         .split(',')
         .filter(|p| !p.trim().is_empty())
@@ -427,16 +436,14 @@ fn otel_config(vars: &dyn VarSource, app_name: &str) -> Result<Option<OtelConfig
         endpoint,
         headers,
         service_name: vars
-            .var("OTEL_SERVICE_NAME")
+            .get("OTEL_SERVICE_NAME")
             .unwrap_or_else(|| format!("{app_name}-server")),
-        export_timeout: Duration::from_millis(parse_or(
-            vars,
+        export_timeout: Duration::from_millis(vars.parse(
             "OTEL_EXPORTER_OTLP_TIMEOUT",
             10_000u64,
             "a number of milliseconds",
         )?),
-        metrics_interval: Duration::from_millis(parse_or(
-            vars,
+        metrics_interval: Duration::from_millis(vars.parse(
             "OTEL_METRIC_EXPORT_INTERVAL",
             60_000u64,
             "a number of milliseconds",
@@ -444,9 +451,9 @@ fn otel_config(vars: &dyn VarSource, app_name: &str) -> Result<Option<OtelConfig
     }))
 }
 
-fn database_config(vars: &dyn VarSource, data_dir: &Path) -> Result<DbConfig, ConfigError> {
+fn database_config(vars: &Vars<'_>, data_dir: &Path) -> Result<DbConfig, ConfigError> {
     let url = vars
-        .var("DATABASE_URL")
+        .get("DATABASE_URL")
         .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("app.db").display()));
     if !(url.starts_with("sqlite:")
         || url.starts_with("postgres://")
@@ -459,8 +466,7 @@ fn database_config(vars: &dyn VarSource, data_dir: &Path) -> Result<DbConfig, Co
         ));
     }
     let mut db = DbConfig::new(url);
-    db.max_connections = parse_or(
-        vars,
+    db.max_connections = vars.parse(
         "DB_MAX_CONNECTIONS",
         db.max_connections,
         "a positive integer",
@@ -468,35 +474,31 @@ fn database_config(vars: &dyn VarSource, data_dir: &Path) -> Result<DbConfig, Co
     if db.max_connections == 0 {
         return Err(invalid("DB_MAX_CONNECTIONS", "0", "a positive integer"));
     }
-    db.min_connections = parse_or(vars, "DB_MIN_CONNECTIONS", db.min_connections, "an integer")?;
-    db.acquire_timeout = Duration::from_millis(parse_or(
-        vars,
+    db.min_connections = vars.parse("DB_MIN_CONNECTIONS", db.min_connections, "an integer")?;
+    db.acquire_timeout = Duration::from_millis(vars.parse(
         "DB_ACQUIRE_TIMEOUT_MS",
         5000u64,
         "a number of milliseconds",
     )?);
-    let idle = parse_or(
-        vars,
+    let idle = vars.parse(
         "DB_IDLE_TIMEOUT_SECS",
         600u64,
         "a number of seconds (0 = never)",
     )?;
     db.idle_timeout = (idle > 0).then(|| Duration::from_secs(idle));
-    db.connect_attempts = parse_or(
-        vars,
-        "DB_CONNECT_ATTEMPTS",
-        db.connect_attempts,
-        "a positive integer",
-    )?
-    .max(1);
-    db.connect_backoff = Duration::from_millis(parse_or(
-        vars,
+    db.connect_attempts = vars
+        .parse(
+            "DB_CONNECT_ATTEMPTS",
+            db.connect_attempts,
+            "a positive integer",
+        )?
+        .max(1);
+    db.connect_backoff = Duration::from_millis(vars.parse(
         "DB_CONNECT_BACKOFF_MS",
         200u64,
         "a number of milliseconds",
     )?);
-    db.sqlite_busy_timeout = Duration::from_millis(parse_or(
-        vars,
+    db.sqlite_busy_timeout = Duration::from_millis(vars.parse(
         "DB_SQLITE_BUSY_TIMEOUT_MS",
         5000u64,
         "a number of milliseconds",
@@ -505,25 +507,25 @@ fn database_config(vars: &dyn VarSource, data_dir: &Path) -> Result<DbConfig, Co
 }
 
 fn object_store_config(
-    vars: &dyn VarSource,
+    vars: &Vars<'_>,
     data_dir: &Path,
     env: AppEnv,
     missing: &mut Vec<&'static str>,
 ) -> Result<ObjectStoreConfig, ConfigError> {
-    match vars.var("OBJECT_STORE").as_deref() {
+    match vars.get("OBJECT_STORE").as_deref() {
         None | Some("local") => Ok(ObjectStoreConfig::Local {
             root: vars
-                .var("OBJECT_STORE_LOCAL_DIR")
+                .get("OBJECT_STORE_LOCAL_DIR")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| data_dir.join("objects")),
         }),
         Some("s3") => {
-            let bucket = vars.var("S3_BUCKET");
+            let bucket = vars.get("S3_BUCKET");
             if bucket.is_none() {
                 missing.push("S3_BUCKET");
             }
-            let access_key_id = vars.var("AWS_ACCESS_KEY_ID");
-            let secret_access_key = vars.var("AWS_SECRET_ACCESS_KEY");
+            let access_key_id = vars.get("AWS_ACCESS_KEY_ID");
+            let secret_access_key = vars.get("AWS_SECRET_ACCESS_KEY");
             if access_key_id.is_none() {
                 missing.push("AWS_ACCESS_KEY_ID");
             }
@@ -531,8 +533,8 @@ fn object_store_config(
                 missing.push("AWS_SECRET_ACCESS_KEY");
             }
             let endpoint = match vars
-                .var("S3_ENDPOINT")
-                .or_else(|| vars.var("AWS_ENDPOINT_URL_S3"))
+                .get("S3_ENDPOINT")
+                .or_else(|| vars.get("AWS_ENDPOINT_URL_S3"))
             {
                 Some(url) => Some(parse_http_url("S3_ENDPOINT", &url)?),
                 None => None,
@@ -541,11 +543,10 @@ fn object_store_config(
             Ok(ObjectStoreConfig::S3(S3Config {
                 bucket: bucket.unwrap_or_default(),
                 region: vars
-                    .var("S3_REGION")
-                    .or_else(|| vars.var("AWS_REGION"))
+                    .get("S3_REGION")
+                    .or_else(|| vars.get("AWS_REGION"))
                     .unwrap_or_else(|| "us-east-1".into()),
-                force_path_style: parse_or(
-                    vars,
+                force_path_style: vars.parse(
                     "S3_FORCE_PATH_STYLE",
                     endpoint.is_some(),
                     "true or false",
@@ -553,7 +554,7 @@ fn object_store_config(
                 endpoint,
                 access_key_id,
                 secret_access_key,
-                session_token: vars.var("AWS_SESSION_TOKEN"),
+                session_token: vars.get("AWS_SESSION_TOKEN"),
             }))
         }
         Some(other) => Err(invalid("OBJECT_STORE", other, "local or s3")),
@@ -633,11 +634,11 @@ fn parse_http_url(var: &'static str, value: &str) -> Result<String, ConfigError>
 }
 
 /// The RPC endpoints' limits; zero is refused (it would refuse every call).
-fn rpc_limits(vars: &dyn VarSource) -> Result<RpcLimits, ConfigError> {
+fn rpc_limits(vars: &Vars<'_>) -> Result<RpcLimits, ConfigError> {
     let defaults = RpcLimits::default();
     let positive = |var, default: u64, expected| -> Result<u64, ConfigError> {
         let default = NonZeroU64::new(default).unwrap_or(NonZeroU64::MIN);
-        Ok(parse_or(vars, var, default, expected)?.get())
+        Ok(vars.parse(var, default, expected)?.get())
     };
     let as_usize = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
     Ok(RpcLimits {
@@ -664,27 +665,8 @@ fn rpc_limits(vars: &dyn VarSource) -> Result<RpcLimits, ConfigError> {
     })
 }
 
-fn parse_or<T: std::str::FromStr>(
-    vars: &dyn VarSource,
-    var: &'static str,
-    default: T,
-    expected: &'static str,
-) -> Result<T, ConfigError> {
-    match vars.var(var) {
-        None => Ok(default),
-        Some(value) => value
-            .trim()
-            .parse()
-            .map_err(|_| invalid(var, &value, expected)),
-    }
-}
-
 fn invalid(var: &'static str, value: &str, expected: &'static str) -> ConfigError {
-    ConfigError::Invalid {
-        var,
-        value: value.to_string(),
-        expected,
-    }
+    Vars::invalid(var, value, expected).into()
 }
 
 #[cfg(test)]

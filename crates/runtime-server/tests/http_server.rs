@@ -150,10 +150,11 @@ async fn the_composed_runtime_provides_the_shared_repositories_on_a_migrated_dat
     let user = runtime
         .run("test.create_user", |ctx| async move {
             let users = ctx.get::<UserRepo>()?;
+            let db = users.db();
             let created = users
-                .insert(NewUser::new("Ada Lovelace", "Ada@Example.com"), "app")
+                .insert(db, NewUser::new("Ada Lovelace", "Ada@Example.com"), "app")
                 .await?;
-            let found = users.find_by_email("ada@example.com").await?;
+            let found = users.find_by_email(db, "ada@example.com").await?;
             Ok::<_, shared_server::BoxError>((created, found))
         })
         .await

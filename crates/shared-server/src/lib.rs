@@ -2,9 +2,11 @@
 //!
 //! - [`layer`]: the Layer/Context/Scope model every slice uses to declare its services;
 //! - [`db`], [`storage`], [`time`]: the persistence ports shared by all slices;
-//! - [`ids`]: typed public ids (`<table>__<uuid>`).
+//! - [`ids`]: typed public ids (`<table>__<uuid>`);
+//! - [`config`]: the environment reader every slice and the runtime use.
 
 pub mod auth;
+pub mod config;
 pub mod db;
 pub mod entities;
 pub mod ids;
@@ -22,3 +24,6 @@ pub use db::{Conn, Db, DbConfig, RepoError};
 pub use layer::{BoxError, Context, Layer, Scope};
 pub use slice_layer::layer;
 pub use time::{Clock, FixedClock, SystemClock, Timestamp};
+
+#[doc(hidden)]
+pub use sqlx as __sqlx;

@@ -22,6 +22,7 @@ use shared_server::{BoxError, Clock, Db};
 // ---- slice one: "notes", organization-scoped procedures over the shared folder repository ----
 
 struct NotesState {
+    db: Db,
     folders: FolderRepo,
 }
 
@@ -80,22 +81,22 @@ struct Rename {
 async fn create(s: Arc<NotesState>, who: OrgCaller, p: CreateFolder) -> Result<Folder, NotesError> {
     who.check_organization(p.organization_id.as_ref())?;
     Ok(s.folders
-        .create(who.org_id(), who.user_id(), &p.name)
+        .create(&s.db, who.org_id(), who.user_id(), &p.name)
         .await?)
 }
 
 async fn get(s: Arc<NotesState>, who: OrgCaller, p: ById) -> Result<Folder, NotesError> {
-    Ok(s.folders.get(who.org_id(), &p.id).await?)
+    Ok(s.folders.get(&s.db, who.org_id(), &p.id).await?)
 }
 
 async fn rename(s: Arc<NotesState>, who: OrgCaller, p: Rename) -> Result<Folder, NotesError> {
-    let folder = s.folders.get(who.org_id(), &p.id).await?;
+    let folder = s.folders.get(&s.db, who.org_id(), &p.id).await?;
     if &folder.user_id != who.user_id() && !who.is_admin() {
         return Err(NotesError::NotOwner);
     }
     let patch = FolderPatch { name: Some(p.name) };
     Ok(s.folders
-        .update(who.org_id(), &p.id, p.version, patch, who.actor())
+        .update(&s.db, who.org_id(), &p.id, p.version, patch, who.actor())
         .await?)
 }
 
@@ -107,6 +108,7 @@ async fn list(
     let page = s
         .folders
         .list(
+            &s.db,
             who.org_id(),
             FolderFilter::default(),
             PageRequest::first(MAX_PAGE_LIMIT),
@@ -126,8 +128,10 @@ fn notes_layer() -> Layer {
         .provides::<NotesRpc>()
         .build(|ctx, _| async move {
             let db = (*ctx.get::<Db>()?).clone();
-            let folders = FolderRepo::new(db, ctx.get::<dyn Clock>()?);
-            Ok::<_, BoxError>(Context::new().with(NotesRpc(notes_group(NotesState { folders }))))
+            let folders = FolderRepo::new(db.clone(), ctx.get::<dyn Clock>()?);
+            Ok::<_, BoxError>(
+                Context::new().with(NotesRpc(notes_group(NotesState { db, folders }))),
+            )
         })
 }
 

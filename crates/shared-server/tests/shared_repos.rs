@@ -44,7 +44,7 @@ impl Fixture {
 
     async fn user(&self, email: &str) -> User {
         self.users
-            .insert(NewUser::new("Someone", email), "system")
+            .insert(&self.test.db, NewUser::new("Someone", email), "system")
             .await
             .unwrap()
     }
@@ -52,6 +52,7 @@ impl Fixture {
     async fn org(&self, slug: &str, owner: &User) -> Organization {
         self.orgs
             .insert(
+                &self.test.db,
                 NewOrganization::new(slug.to_uppercase(), slug, owner.id.clone()),
                 owner.id.as_str(),
             )
@@ -84,7 +85,7 @@ impl Fixture {
             source: Some("api".into()),
         };
         self.files
-            .insert(&org.id, new, owner.id.as_str())
+            .insert(&self.test.db, &org.id, new, owner.id.as_str())
             .await
             .unwrap()
     }
@@ -139,7 +140,7 @@ async fn insert_and_get_round_trip_with_millisecond_timestamps() {
             source: Some("import".into()),
             ..NewUser::new("Ada Lovelace", "  Ada@Example.COM ")
         };
-        let inserted = f.users.insert(new, "system").await.unwrap();
+        let inserted = f.users.insert(&f.test.db, new, "system").await.unwrap();
         assert!(inserted.id.as_str().starts_with("shared_user__"));
         assert_eq!(inserted.email, "ada@example.com", "{backend:?}");
         assert_eq!(inserted.username.as_deref(), Some("ada_l"));
@@ -154,7 +155,7 @@ async fn insert_and_get_round_trip_with_millisecond_timestamps() {
         assert_eq!(inserted.audit.source.as_deref(), Some("import"));
         assert_eq!(inserted.ban_expires, Some(ban_expires));
 
-        let read = f.users.get(&inserted.id).await.unwrap();
+        let read = f.users.get(&f.test.db, &inserted.id).await.unwrap();
         assert_eq!(read, inserted, "{backend:?}");
 
         let mut wire = serde_json::to_value(&read).unwrap();
@@ -191,7 +192,11 @@ async fn update_bumps_the_version_and_refuses_a_stale_one() {
             image: Some(Some("https://img/g.png".into())),
             ..UserPatch::default()
         };
-        let updated = f.users.update(&user.id, 1, patch, "admin-1").await.unwrap();
+        let updated = f
+            .users
+            .update(&f.test.db, &user.id, 1, patch, "admin-1")
+            .await
+            .unwrap();
         assert_eq!(updated.audit.version, 2, "{backend:?}");
         assert_eq!(updated.name, "Grace Hopper");
         assert_eq!(updated.image.as_deref(), Some("https://img/g.png"));
@@ -208,6 +213,7 @@ async fn update_bumps_the_version_and_refuses_a_stale_one() {
         let cleared = f
             .users
             .update(
+                &f.test.db,
                 &user.id,
                 2,
                 UserPatch {
@@ -223,7 +229,7 @@ async fn update_bumps_the_version_and_refuses_a_stale_one() {
 
         let stale = f
             .users
-            .update(&user.id, 1, UserPatch::default(), "admin-1")
+            .update(&f.test.db, &user.id, 1, UserPatch::default(), "admin-1")
             .await;
         match stale {
             Err(RepoError::VersionConflict {
@@ -236,11 +242,19 @@ async fn update_bumps_the_version_and_refuses_a_stale_one() {
             }
             other => panic!("{backend:?}: expected VersionConflict, got {other:?}"),
         }
-        assert_eq!(f.users.get(&user.id).await.unwrap().audit.version, 3);
+        assert_eq!(
+            f.users
+                .get(&f.test.db, &user.id)
+                .await
+                .unwrap()
+                .audit
+                .version,
+            3
+        );
 
         let missing = f
             .users
-            .update(&UserId::new(), 1, UserPatch::default(), "x")
+            .update(&f.test.db, &UserId::new(), 1, UserPatch::default(), "x")
             .await;
         assert!(
             matches!(missing, Err(RepoError::NotFound { entity: "User", .. })),
@@ -250,6 +264,7 @@ async fn update_bumps_the_version_and_refuses_a_stale_one() {
         let invalid = f
             .users
             .update(
+                &f.test.db,
                 &user.id,
                 3,
                 UserPatch {
@@ -263,7 +278,15 @@ async fn update_bumps_the_version_and_refuses_a_stale_one() {
             matches!(invalid, Err(RepoError::Invalid { .. })),
             "{invalid:?}"
         );
-        assert_eq!(f.users.get(&user.id).await.unwrap().audit.version, 3);
+        assert_eq!(
+            f.users
+                .get(&f.test.db, &user.id)
+                .await
+                .unwrap()
+                .audit
+                .version,
+            3
+        );
     }
 }
 
@@ -275,45 +298,51 @@ async fn soft_deleted_rows_vanish_from_reads() {
         let org = f.org("acme", &owner).await;
         let team = f
             .teams
-            .insert(&org.id, NewTeam::new("Core", "core"), "u")
+            .insert(&f.test.db, &org.id, NewTeam::new("Core", "core"), "u")
             .await
             .unwrap();
         let other = f
             .teams
-            .insert(&org.id, NewTeam::new("Ops", "ops"), "u")
+            .insert(&f.test.db, &org.id, NewTeam::new("Ops", "ops"), "u")
             .await
             .unwrap();
         f.advance(Duration::from_secs(5));
 
         f.teams
-            .soft_delete(&org.id, &team.id, "deleter")
+            .soft_delete(&f.test.db, &org.id, &team.id, "deleter")
             .await
             .unwrap();
         assert_eq!(
-            f.teams.find_by_id(&org.id, &team.id).await.unwrap(),
+            f.teams
+                .find_by_id(&f.test.db, &org.id, &team.id)
+                .await
+                .unwrap(),
             None,
             "{backend:?}"
         );
         assert!(f
             .teams
-            .get(&org.id, &team.id)
+            .get(&f.test.db, &org.id, &team.id)
             .await
             .unwrap_err()
             .is_not_found());
         let page = f
             .teams
-            .list(&org.id, NoFilter, PageRequest::default())
+            .list(&f.test.db, &org.id, NoFilter, PageRequest::default())
             .await
             .unwrap();
         assert_eq!(
             page.items.iter().map(|t| &t.id).collect::<Vec<_>>(),
             vec![&other.id]
         );
-        assert_eq!(f.teams.count(&org.id, NoFilter).await.unwrap(), 1);
+        assert_eq!(
+            f.teams.count(&f.test.db, &org.id, NoFilter).await.unwrap(),
+            1
+        );
 
         let deleted = f
             .teams
-            .find_by_id_with_deleted(&org.id, &team.id)
+            .find_by_id_with_deleted(&f.test.db, &org.id, &team.id)
             .await
             .unwrap()
             .unwrap();
@@ -326,28 +355,31 @@ async fn soft_deleted_rows_vanish_from_reads() {
         // Deleted rows cannot be deleted again or updated.
         assert!(f
             .teams
-            .soft_delete(&org.id, &team.id, "x")
+            .soft_delete(&f.test.db, &org.id, &team.id, "x")
             .await
             .unwrap_err()
             .is_not_found());
         let update = f
             .teams
-            .update(&org.id, &team.id, 2, TeamPatch::default(), "x")
+            .update(&f.test.db, &org.id, &team.id, 2, TeamPatch::default(), "x")
             .await;
         assert!(update.unwrap_err().is_not_found());
 
         // Hard delete removes the row; a second one finds nothing.
-        f.teams.hard_delete(&org.id, &team.id).await.unwrap();
+        f.teams
+            .hard_delete(&f.test.db, &org.id, &team.id)
+            .await
+            .unwrap();
         assert_eq!(
             f.teams
-                .find_by_id_with_deleted(&org.id, &team.id)
+                .find_by_id_with_deleted(&f.test.db, &org.id, &team.id)
                 .await
                 .unwrap(),
             None
         );
         assert!(f
             .teams
-            .hard_delete(&org.id, &team.id)
+            .hard_delete(&f.test.db, &org.id, &team.id)
             .await
             .unwrap_err()
             .is_not_found());
@@ -361,12 +393,17 @@ async fn unique_violations_report_the_same_constraint_name_on_every_backend() {
         let ada = f.user("ada@example.com").await;
         let dup = f
             .users
-            .insert(NewUser::new("Other", "ADA@example.com"), "system")
+            .insert(
+                &f.test.db,
+                NewUser::new("Other", "ADA@example.com"),
+                "system",
+            )
             .await;
         assert_eq!(conflict(dup), "shared_user_email_uq", "{backend:?}");
 
         f.users
             .insert(
+                &f.test.db,
                 NewUser {
                     username: Some("ada".into()),
                     ..NewUser::new("A", "a1@example.com")
@@ -378,6 +415,7 @@ async fn unique_violations_report_the_same_constraint_name_on_every_backend() {
         let dup = f
             .users
             .insert(
+                &f.test.db,
                 NewUser {
                     username: Some("ADA".into()),
                     ..NewUser::new("A", "a2@example.com")
@@ -390,7 +428,11 @@ async fn unique_violations_report_the_same_constraint_name_on_every_backend() {
         let org = f.org("acme", &ada).await;
         let dup = f
             .orgs
-            .insert(NewOrganization::new("Acme 2", "acme", ada.id.clone()), "s")
+            .insert(
+                &f.test.db,
+                NewOrganization::new("Acme 2", "acme", ada.id.clone()),
+                "s",
+            )
             .await;
         assert_eq!(conflict(dup), "shared_organization_slug_uq", "{backend:?}");
 
@@ -399,8 +441,14 @@ async fn unique_violations_report_the_same_constraint_name_on_every_backend() {
             is_personal: true,
             ..NewOrganization::new("Personal", slug, ada.id.clone())
         };
-        f.orgs.insert(personal("ada-personal"), "s").await.unwrap();
-        let dup = f.orgs.insert(personal("ada-personal-2"), "s").await;
+        f.orgs
+            .insert(&f.test.db, personal("ada-personal"), "s")
+            .await
+            .unwrap();
+        let dup = f
+            .orgs
+            .insert(&f.test.db, personal("ada-personal-2"), "s")
+            .await;
         assert_eq!(
             conflict(dup),
             "shared_organization_owner_personal_uq",
@@ -410,16 +458,16 @@ async fn unique_violations_report_the_same_constraint_name_on_every_backend() {
         // Team names are unique per organization only.
         let other_org = f.org("globex", &ada).await;
         f.teams
-            .insert(&org.id, NewTeam::new("Core", "core"), "s")
+            .insert(&f.test.db, &org.id, NewTeam::new("Core", "core"), "s")
             .await
             .unwrap();
         f.teams
-            .insert(&other_org.id, NewTeam::new("Core", "core"), "s")
+            .insert(&f.test.db, &other_org.id, NewTeam::new("Core", "core"), "s")
             .await
             .unwrap();
         let dup = f
             .teams
-            .insert(&org.id, NewTeam::new("Core", "core-2"), "s")
+            .insert(&f.test.db, &org.id, NewTeam::new("Core", "core-2"), "s")
             .await;
         assert_eq!(
             conflict(dup),
@@ -441,30 +489,41 @@ async fn unique_violations_report_the_same_constraint_name_on_every_backend() {
             metadata: json!({ "extension": "pdf" }),
             source: None,
         };
-        let dup = f.files.insert(&org.id, again.clone(), "s").await;
+        let dup = f
+            .files
+            .insert(&f.test.db, &org.id, again.clone(), "s")
+            .await;
         assert_eq!(conflict(dup), "shared_file_key_uq", "{backend:?}");
 
         // A reference to a missing row is a ForeignKey error, not a conflict.
         again.key.push_str(".2");
         again.folder_id = Some(FolderId::new());
-        let fk = f.files.insert(&org.id, again, "s").await;
+        let fk = f.files.insert(&f.test.db, &org.id, again, "s").await;
         assert!(
             matches!(fk, Err(RepoError::ForeignKey { .. })),
             "{backend:?}: {fk:?}"
         );
 
         // Invalid input is refused before anything is written.
-        let before = f.orgs.count(OrganizationFilter::default()).await.unwrap();
+        let before = f
+            .orgs
+            .count(&f.test.db, OrganizationFilter::default())
+            .await
+            .unwrap();
         let bad = f
             .orgs
             .insert(
+                &f.test.db,
                 NewOrganization::new("Bad", "Bad Slug!", ada.id.clone()),
                 "s",
             )
             .await;
         assert!(matches!(bad, Err(RepoError::Invalid { .. })), "{bad:?}");
         assert_eq!(
-            f.orgs.count(OrganizationFilter::default()).await.unwrap(),
+            f.orgs
+                .count(&f.test.db, OrganizationFilter::default())
+                .await
+                .unwrap(),
             before
         );
     }
@@ -479,26 +538,29 @@ async fn one_organization_cannot_reach_another_organizations_rows() {
         let b = f.org("org-b", &owner).await;
         let team = f
             .teams
-            .insert(&a.id, NewTeam::new("Core", "core"), "u")
+            .insert(&f.test.db, &a.id, NewTeam::new("Core", "core"), "u")
             .await
             .unwrap();
         let file = f.file(&a, &owner, None, "secret.pdf").await;
 
         assert_eq!(
-            f.teams.find_by_id(&b.id, &team.id).await.unwrap(),
+            f.teams
+                .find_by_id(&f.test.db, &b.id, &team.id)
+                .await
+                .unwrap(),
             None,
             "{backend:?}"
         );
         assert_eq!(
             f.teams
-                .find_by_id_with_deleted(&b.id, &team.id)
+                .find_by_id_with_deleted(&f.test.db, &b.id, &team.id)
                 .await
                 .unwrap(),
             None
         );
         assert!(f
             .teams
-            .get(&b.id, &team.id)
+            .get(&f.test.db, &b.id, &team.id)
             .await
             .unwrap_err()
             .is_not_found());
@@ -508,34 +570,39 @@ async fn one_organization_cannot_reach_another_organizations_rows() {
         };
         assert!(f
             .teams
-            .update(&b.id, &team.id, 1, patch, "u")
+            .update(&f.test.db, &b.id, &team.id, 1, patch, "u")
             .await
             .unwrap_err()
             .is_not_found());
         assert!(f
             .teams
-            .soft_delete(&b.id, &team.id, "u")
+            .soft_delete(&f.test.db, &b.id, &team.id, "u")
             .await
             .unwrap_err()
             .is_not_found());
         assert!(f
             .teams
-            .hard_delete(&b.id, &team.id)
+            .hard_delete(&f.test.db, &b.id, &team.id)
             .await
             .unwrap_err()
             .is_not_found());
         assert!(f
             .teams
-            .list(&b.id, NoFilter, PageRequest::default())
+            .list(&f.test.db, &b.id, NoFilter, PageRequest::default())
             .await
             .unwrap()
             .items
             .is_empty());
-        assert_eq!(f.teams.count(&b.id, NoFilter).await.unwrap(), 0);
+        assert_eq!(f.teams.count(&f.test.db, &b.id, NoFilter).await.unwrap(), 0);
         // Another tenant's id is not a valid cursor either.
         let cursor = f
             .teams
-            .list(&b.id, NoFilter, PageRequest::after(team.id.as_str(), 10))
+            .list(
+                &f.test.db,
+                &b.id,
+                NoFilter,
+                PageRequest::after(team.id.as_str(), 10),
+            )
             .await;
         assert!(
             matches!(cursor, Err(RepoError::InvalidCursor)),
@@ -544,40 +611,57 @@ async fn one_organization_cannot_reach_another_organizations_rows() {
 
         assert!(f
             .files
-            .get(&b.id, &file.id)
+            .get(&f.test.db, &b.id, &file.id)
             .await
             .unwrap_err()
             .is_not_found());
         assert_eq!(
             f.files
-                .get_by_keys(&b.id, &owner.id, std::slice::from_ref(&file.key))
+                .get_by_keys(
+                    &f.test.db,
+                    &b.id,
+                    &owner.id,
+                    std::slice::from_ref(&file.key)
+                )
                 .await
                 .unwrap(),
             vec![None]
         );
         assert_eq!(
             f.files
-                .move_files(&b.id, &owner.id, std::slice::from_ref(&file.id), None)
+                .move_files(
+                    &f.test.db,
+                    &b.id,
+                    &owner.id,
+                    std::slice::from_ref(&file.id),
+                    None
+                )
                 .await
                 .unwrap(),
             0
         );
         assert!(f
             .files
-            .delete_files(&b.id, &owner.id, std::slice::from_ref(&file.id))
+            .delete_files(&f.test.db, &b.id, &owner.id, std::slice::from_ref(&file.id))
             .await
             .unwrap()
             .is_empty());
         assert!(f
             .files
-            .hard_delete(&b.id, &file.id)
+            .hard_delete(&f.test.db, &b.id, &file.id)
             .await
             .unwrap_err()
             .is_not_found());
 
         // Org A's rows are intact.
-        assert_eq!(f.teams.get(&a.id, &team.id).await.unwrap(), team);
-        assert_eq!(f.files.get(&a.id, &file.id).await.unwrap(), file);
+        assert_eq!(
+            f.teams.get(&f.test.db, &a.id, &team.id).await.unwrap(),
+            team
+        );
+        assert_eq!(
+            f.files.get(&f.test.db, &a.id, &file.id).await.unwrap(),
+            file
+        );
     }
 }
 
@@ -594,7 +678,7 @@ async fn keyset_pagination_walks_every_row_once_and_refuses_a_vanished_cursor() 
                 f.advance(Duration::from_millis(10));
             }
             let new = NewTeam::new(format!("Team {i}"), format!("team-{i}"));
-            teams.push(f.teams.insert(&org.id, new, "u").await.unwrap());
+            teams.push(f.teams.insert(&f.test.db, &org.id, new, "u").await.unwrap());
         }
         let mut expected = teams.clone();
         expected.sort_by(|x, y| {
@@ -606,7 +690,11 @@ async fn keyset_pagination_walks_every_row_once_and_refuses_a_vanished_cursor() 
         let mut page = PageRequest::first(3);
         let mut pages = 0;
         loop {
-            let got = f.teams.list(&org.id, NoFilter, page.clone()).await.unwrap();
+            let got = f
+                .teams
+                .list(&f.test.db, &org.id, NoFilter, page.clone())
+                .await
+                .unwrap();
             pages += 1;
             assert!(got.items.len() <= 3);
             seen.extend(got.items.iter().map(|t| t.id.clone()));
@@ -631,24 +719,35 @@ async fn keyset_pagination_walks_every_row_once_and_refuses_a_vanished_cursor() 
         // A soft-deleted cursor still marks its place.
         let first = f
             .teams
-            .list(&org.id, NoFilter, PageRequest::first(2))
+            .list(&f.test.db, &org.id, NoFilter, PageRequest::first(2))
             .await
             .unwrap();
         let cursor = first.next.clone().unwrap();
         let cursor_id: TeamId = cursor.parse().unwrap();
-        f.teams.soft_delete(&org.id, &cursor_id, "u").await.unwrap();
+        f.teams
+            .soft_delete(&f.test.db, &org.id, &cursor_id, "u")
+            .await
+            .unwrap();
         let after = f
             .teams
-            .list(&org.id, NoFilter, PageRequest::after(cursor.clone(), 2))
+            .list(
+                &f.test.db,
+                &org.id,
+                NoFilter,
+                PageRequest::after(cursor.clone(), 2),
+            )
             .await
             .unwrap();
         assert_eq!(after.items[0].id, expected[2].id, "{backend:?}");
 
         // A cursor that no longer exists at all is an error.
-        f.teams.hard_delete(&org.id, &cursor_id).await.unwrap();
+        f.teams
+            .hard_delete(&f.test.db, &org.id, &cursor_id)
+            .await
+            .unwrap();
         let gone = f
             .teams
-            .list(&org.id, NoFilter, PageRequest::after(cursor, 2))
+            .list(&f.test.db, &org.id, NoFilter, PageRequest::after(cursor, 2))
             .await;
         assert!(
             matches!(gone, Err(RepoError::InvalidCursor)),
@@ -660,12 +759,15 @@ async fn keyset_pagination_walks_every_row_once_and_refuses_a_vanished_cursor() 
         assert_eq!(PageRequest::first(10_000).effective_limit(), MAX_PAGE_LIMIT);
         let one = f
             .teams
-            .list(&org.id, NoFilter, PageRequest::first(0))
+            .list(&f.test.db, &org.id, NoFilter, PageRequest::first(0))
             .await
             .unwrap();
         assert_eq!(one.items.len(), 1);
         assert!(one.next.is_some());
-        assert_eq!(f.teams.count(&org.id, NoFilter).await.unwrap(), 6);
+        assert_eq!(
+            f.teams.count(&f.test.db, &org.id, NoFilter).await.unwrap(),
+            6
+        );
     }
 }
 
@@ -676,23 +778,39 @@ async fn insert_many_is_chunked_ordered_and_atomic() {
         let news: Vec<NewUser> = (0..1100)
             .map(|i| NewUser::new(format!("User {i}"), format!("user{i}@example.com")))
             .collect();
-        let inserted = f.users.insert_many(news, "import").await.unwrap();
+        let inserted = f
+            .users
+            .insert_many(&f.test.db, news, "import")
+            .await
+            .unwrap();
         assert_eq!(inserted.len(), 1100, "{backend:?}");
         for (i, user) in inserted.iter().enumerate() {
             assert_eq!(user.email, format!("user{i}@example.com"));
             assert_eq!(user.audit.version, 1);
             assert_eq!(user.audit.created_by.as_deref(), Some("import"));
         }
-        assert_eq!(f.users.count(UserFilter::default()).await.unwrap(), 1100);
+        assert_eq!(
+            f.users
+                .count(&f.test.db, UserFilter::default())
+                .await
+                .unwrap(),
+            1100
+        );
 
         // A conflict in the second chunk rolls back the first one too.
         let mut news: Vec<NewUser> = (0..600)
             .map(|i| NewUser::new("Batch", format!("batch{i}@example.com")))
             .collect();
         news.push(NewUser::new("Dup", "user7@example.com"));
-        let result = f.users.insert_many(news, "import").await;
+        let result = f.users.insert_many(&f.test.db, news, "import").await;
         assert_eq!(conflict(result), "shared_user_email_uq", "{backend:?}");
-        assert_eq!(f.users.count(UserFilter::default()).await.unwrap(), 1100);
+        assert_eq!(
+            f.users
+                .count(&f.test.db, UserFilter::default())
+                .await
+                .unwrap(),
+            1100
+        );
 
         // An invalid row anywhere means nothing is written.
         let news = vec![
@@ -700,13 +818,19 @@ async fn insert_many_is_chunked_ordered_and_atomic() {
             NewUser::new("Bad", "bad"),
         ];
         assert!(matches!(
-            f.users.insert_many(news, "import").await,
+            f.users.insert_many(&f.test.db, news, "import").await,
             Err(RepoError::Invalid { .. })
         ));
-        assert_eq!(f.users.find_by_email("ok@example.com").await.unwrap(), None);
+        assert_eq!(
+            f.users
+                .find_by_email(&f.test.db, "ok@example.com")
+                .await
+                .unwrap(),
+            None
+        );
         assert!(f
             .users
-            .insert_many(Vec::new(), "import")
+            .insert_many(&f.test.db, Vec::new(), "import")
             .await
             .unwrap()
             .is_empty());
@@ -720,32 +844,27 @@ async fn writes_inside_a_caller_transaction_roll_back_with_it() {
         let mut tx = f.test.db.begin().await.unwrap();
         let user = f
             .users
-            .insert_in(&mut tx.conn(), NewUser::new("Tx", "tx@example.com"), "s")
+            .insert(&mut tx, NewUser::new("Tx", "tx@example.com"), "s")
             .await
             .unwrap();
-        let seen = f
-            .users
-            .find_by_id_in(&mut tx.conn(), &user.id)
-            .await
-            .unwrap();
+        let seen = f.users.find_by_id(&mut tx, &user.id).await.unwrap();
         assert_eq!(seen.as_ref(), Some(&user), "{backend:?}");
         // insert_many nests a savepoint inside the caller's transaction.
         f.users
-            .insert_many_in(
-                &mut tx.conn(),
-                vec![NewUser::new("Tx2", "tx2@example.com")],
-                "s",
-            )
+            .insert_many(&mut tx, vec![NewUser::new("Tx2", "tx2@example.com")], "s")
             .await
             .unwrap();
         tx.rollback().await.unwrap();
         assert_eq!(
-            f.users.find_by_id(&user.id).await.unwrap(),
+            f.users.find_by_id(&f.test.db, &user.id).await.unwrap(),
             None,
             "{backend:?}"
         );
         assert_eq!(
-            f.users.find_by_email("tx2@example.com").await.unwrap(),
+            f.users
+                .find_by_email(&f.test.db, "tx2@example.com")
+                .await
+                .unwrap(),
             None
         );
         // A failed nested batch rolls back to its savepoint only: the caller's transaction
@@ -753,33 +872,37 @@ async fn writes_inside_a_caller_transaction_roll_back_with_it() {
         let mut tx = f.test.db.begin().await.unwrap();
         let kept = f
             .users
-            .insert_in(
-                &mut tx.conn(),
-                NewUser::new("Kept", "kept@example.com"),
-                "s",
-            )
+            .insert(&mut tx, NewUser::new("Kept", "kept@example.com"), "s")
             .await
             .unwrap();
         let batch = vec![
             NewUser::new("Batch", "batch@example.com"),
             NewUser::new("Dup", "kept@example.com"),
         ];
-        let failed = f.users.insert_many_in(&mut tx.conn(), batch, "s").await;
+        let failed = f.users.insert_many(&mut tx, batch, "s").await;
         assert_eq!(conflict(failed), "shared_user_email_uq", "{backend:?}");
         let later = f
             .users
-            .insert_in(
-                &mut tx.conn(),
-                NewUser::new("Later", "later@example.com"),
-                "s",
-            )
+            .insert(&mut tx, NewUser::new("Later", "later@example.com"), "s")
             .await
             .unwrap();
         tx.commit().await.unwrap();
-        assert_eq!(f.users.get(&kept.id).await.unwrap(), kept, "{backend:?}");
-        assert!(f.users.find_by_id(&later.id).await.unwrap().is_some());
         assert_eq!(
-            f.users.find_by_email("batch@example.com").await.unwrap(),
+            f.users.get(&f.test.db, &kept.id).await.unwrap(),
+            kept,
+            "{backend:?}"
+        );
+        assert!(f
+            .users
+            .find_by_id(&f.test.db, &later.id)
+            .await
+            .unwrap()
+            .is_some());
+        assert_eq!(
+            f.users
+                .find_by_email(&f.test.db, "batch@example.com")
+                .await
+                .unwrap(),
             None
         );
     }
@@ -792,27 +915,43 @@ async fn user_lookups_are_case_insensitive() {
             username: Some("Ada".into()),
             ..NewUser::new("Ada", "Ada@Example.com")
         };
-        let ada = f.users.insert(new, "s").await.unwrap();
+        let ada = f.users.insert(&f.test.db, new, "s").await.unwrap();
         assert_eq!(
             f.users
-                .find_by_email("ADA@example.COM")
+                .find_by_email(&f.test.db, "ADA@example.COM")
                 .await
                 .unwrap()
                 .as_ref(),
             Some(&ada)
         );
         assert_eq!(
-            f.users.find_by_username("aDA").await.unwrap().as_ref(),
+            f.users
+                .find_by_username(&f.test.db, "aDA")
+                .await
+                .unwrap()
+                .as_ref(),
             Some(&ada)
         );
         assert_eq!(
-            f.users.find_by_email("nobody@example.com").await.unwrap(),
+            f.users
+                .find_by_email(&f.test.db, "nobody@example.com")
+                .await
+                .unwrap(),
             None
         );
-        assert_eq!(f.users.find_by_email("not an email").await.unwrap(), None);
-        f.users.soft_delete(&ada.id, "s").await.unwrap();
         assert_eq!(
-            f.users.find_by_email("ada@example.com").await.unwrap(),
+            f.users
+                .find_by_email(&f.test.db, "not an email")
+                .await
+                .unwrap(),
+            None
+        );
+        f.users.soft_delete(&f.test.db, &ada.id, "s").await.unwrap();
+        assert_eq!(
+            f.users
+                .find_by_email(&f.test.db, "ada@example.com")
+                .await
+                .unwrap(),
             None,
             "{:?}",
             f.backend()
@@ -827,6 +966,7 @@ async fn organizations_by_slug() {
         let org = f
             .orgs
             .insert(
+                &f.test.db,
                 NewOrganization {
                     features: Some(json!({ "beta": true })),
                     org_type: OrganizationType::Team,
@@ -841,16 +981,23 @@ async fn organizations_by_slug() {
         assert_eq!(org.org_type, OrganizationType::Team);
         assert_eq!(serde_json::to_value(&org).unwrap()["type"], "team");
         assert_eq!(
-            f.orgs.find_by_slug("acme").await.unwrap().as_ref(),
+            f.orgs
+                .find_by_slug(&f.test.db, "acme")
+                .await
+                .unwrap()
+                .as_ref(),
             Some(&org)
         );
-        assert_eq!(f.orgs.find_by_slug("other").await.unwrap(), None);
-        assert!(f.orgs.slug_exists("acme").await.unwrap());
-        assert!(!f.orgs.slug_exists("other").await.unwrap());
-        f.orgs.soft_delete(&org.id, "s").await.unwrap();
-        assert_eq!(f.orgs.find_by_slug("acme").await.unwrap(), None);
+        assert_eq!(
+            f.orgs.find_by_slug(&f.test.db, "other").await.unwrap(),
+            None
+        );
+        assert!(f.orgs.slug_exists(&f.test.db, "acme").await.unwrap());
+        assert!(!f.orgs.slug_exists(&f.test.db, "other").await.unwrap());
+        f.orgs.soft_delete(&f.test.db, &org.id, "s").await.unwrap();
+        assert_eq!(f.orgs.find_by_slug(&f.test.db, "acme").await.unwrap(), None);
         assert!(
-            f.orgs.slug_exists("acme").await.unwrap(),
+            f.orgs.slug_exists(&f.test.db, "acme").await.unwrap(),
             "a soft-deleted org keeps its slug"
         );
     }
@@ -867,6 +1014,7 @@ async fn sessions_by_token_ignore_expired_ones() {
         let long = f
             .sessions
             .insert(
+                &f.test.db,
                 NewSession::new("tok-long", user.id.clone(), f.now().plus(hour * 24)),
                 "u",
             )
@@ -875,6 +1023,7 @@ async fn sessions_by_token_ignore_expired_ones() {
         let short = f
             .sessions
             .insert(
+                &f.test.db,
                 NewSession::new("tok-short", user.id.clone(), f.now().plus(hour)),
                 "u",
             )
@@ -882,6 +1031,7 @@ async fn sessions_by_token_ignore_expired_ones() {
             .unwrap();
         f.sessions
             .insert(
+                &f.test.db,
                 NewSession::new("tok-other", other.id.clone(), f.now().plus(hour)),
                 "o",
             )
@@ -889,35 +1039,45 @@ async fn sessions_by_token_ignore_expired_ones() {
             .unwrap();
         assert_eq!(
             f.sessions
-                .find_by_token("tok-short")
+                .find_by_token(&f.test.db, "tok-short")
                 .await
                 .unwrap()
                 .as_ref(),
             Some(&short)
         );
-        assert_eq!(f.sessions.list_by_user(&user.id).await.unwrap().len(), 2);
+        assert_eq!(
+            f.sessions
+                .list_by_user(&f.test.db, &user.id)
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
 
         let past = NewSession::new("tok-past", user.id.clone(), f.now());
         assert!(matches!(
-            f.sessions.insert(past, "u").await,
+            f.sessions.insert(&f.test.db, past, "u").await,
             Err(RepoError::Invalid { .. })
         ));
 
         f.advance(hour * 2);
         assert_eq!(
-            f.sessions.find_by_token("tok-short").await.unwrap(),
+            f.sessions
+                .find_by_token(&f.test.db, "tok-short")
+                .await
+                .unwrap(),
             None,
             "{backend:?}"
         );
         assert!(f
             .sessions
-            .find_by_token("tok-long")
+            .find_by_token(&f.test.db, "tok-long")
             .await
             .unwrap()
             .is_some());
         let active: Vec<_> = f
             .sessions
-            .list_by_user(&user.id)
+            .list_by_user(&f.test.db, &user.id)
             .await
             .unwrap()
             .into_iter()
@@ -928,7 +1088,7 @@ async fn sessions_by_token_ignore_expired_ones() {
         // The active organization is set, and cleared by the FK when the org goes away.
         let switched = f
             .sessions
-            .set_active_organization(&long.id, Some(&org.id), None)
+            .set_active_organization(&f.test.db, &long.id, Some(&org.id), None)
             .await
             .unwrap();
         assert_eq!(switched.active_organization_id.as_ref(), Some(&org.id));
@@ -936,24 +1096,34 @@ async fn sessions_by_token_ignore_expired_ones() {
         assert_eq!(switched.audit.updated_by.as_deref(), Some(user.id.as_str()));
         let expired = f
             .sessions
-            .set_active_organization(&short.id, Some(&org.id), None)
+            .set_active_organization(&f.test.db, &short.id, Some(&org.id), None)
             .await;
         assert!(expired.unwrap_err().is_not_found());
-        f.orgs.hard_delete(&org.id).await.unwrap();
-        let reread = f.sessions.get(&long.id).await.unwrap();
+        f.orgs.hard_delete(&f.test.db, &org.id).await.unwrap();
+        let reread = f.sessions.get(&f.test.db, &long.id).await.unwrap();
         assert_eq!(reread.active_organization_id, None, "{backend:?}");
 
         // tok-short and tok-other expired an hour ago.
         assert_eq!(
-            f.sessions.delete_expired(f.now()).await.unwrap(),
+            f.sessions
+                .delete_expired(&f.test.db, f.now())
+                .await
+                .unwrap(),
             2,
             "{backend:?}"
         );
-        assert_eq!(f.sessions.delete_expired(f.now()).await.unwrap(), 0);
+        assert_eq!(
+            f.sessions
+                .delete_expired(&f.test.db, f.now())
+                .await
+                .unwrap(),
+            0
+        );
 
         let extra = f
             .sessions
             .insert(
+                &f.test.db,
                 NewSession::new("tok-extra", user.id.clone(), f.now().plus(hour)),
                 "u",
             )
@@ -961,32 +1131,43 @@ async fn sessions_by_token_ignore_expired_ones() {
             .unwrap();
         assert_eq!(
             f.sessions
-                .delete_by_user(&user.id, Some(&extra.id))
+                .delete_by_user(&f.test.db, &user.id, Some(&extra.id))
                 .await
                 .unwrap(),
             1
         );
         assert!(f
             .sessions
-            .find_by_token("tok-extra")
+            .find_by_token(&f.test.db, "tok-extra")
             .await
             .unwrap()
             .is_some());
         assert!(
             f.sessions
-                .find_by_token("tok-long")
+                .find_by_token(&f.test.db, "tok-long")
                 .await
                 .unwrap()
                 .is_none(),
             "revoked"
         );
-        assert!(f.sessions.delete_by_token("tok-extra").await.unwrap());
-        assert!(!f.sessions.delete_by_token("tok-extra").await.unwrap());
+        assert!(f
+            .sessions
+            .delete_by_token(&f.test.db, "tok-extra")
+            .await
+            .unwrap());
+        assert!(!f
+            .sessions
+            .delete_by_token(&f.test.db, "tok-extra")
+            .await
+            .unwrap());
         assert_eq!(
             f.sessions
-                .count(SessionFilter {
-                    user_id: Some(user.id.clone())
-                })
+                .count(
+                    &f.test.db,
+                    SessionFilter {
+                        user_id: Some(user.id.clone())
+                    }
+                )
                 .await
                 .unwrap(),
             0
@@ -1001,10 +1182,25 @@ async fn file_listing_groups_root_files_and_folders() {
         let ada = f.user("ada@example.com").await;
         let bob = f.user("bob@example.com").await;
         let org = f.org("acme", &ada).await;
-        let zeta = f.folders.create(&org.id, &ada.id, "  zeta ").await.unwrap();
-        let alpha = f.folders.create(&org.id, &ada.id, "alpha").await.unwrap();
-        let beta = f.folders.create(&org.id, &ada.id, "Beta").await.unwrap();
-        f.folders.create(&org.id, &bob.id, "bob's").await.unwrap();
+        let zeta = f
+            .folders
+            .create(&f.test.db, &org.id, &ada.id, "  zeta ")
+            .await
+            .unwrap();
+        let alpha = f
+            .folders
+            .create(&f.test.db, &org.id, &ada.id, "alpha")
+            .await
+            .unwrap();
+        let beta = f
+            .folders
+            .create(&f.test.db, &org.id, &ada.id, "Beta")
+            .await
+            .unwrap();
+        f.folders
+            .create(&f.test.db, &org.id, &bob.id, "bob's")
+            .await
+            .unwrap();
         assert_eq!(zeta.name, "zeta");
 
         let root_old = f.file(&org, &ada, None, "old.pdf").await;
@@ -1016,13 +1212,13 @@ async fn file_listing_groups_root_files_and_folders() {
         f.file(&org, &bob, None, "bob.pdf").await;
         let deleted = f.file(&org, &ada, None, "deleted.pdf").await;
         f.files
-            .soft_delete(&org.id, &deleted.id, "ada")
+            .soft_delete(&f.test.db, &org.id, &deleted.id, "ada")
             .await
             .unwrap();
 
         let listing = f
             .files
-            .list_paginated(&org.id, &ada.id, 0, 2)
+            .list_paginated(&f.test.db, &org.id, &ada.id, 0, 2)
             .await
             .unwrap();
         let ids = |files: &[File]| files.iter().map(|f| f.id.clone()).collect::<Vec<_>>();
@@ -1056,7 +1252,7 @@ async fn file_listing_groups_root_files_and_folders() {
 
         let rest = f
             .files
-            .list_paginated(&org.id, &ada.id, 2, 2)
+            .list_paginated(&f.test.db, &org.id, &ada.id, 2, 2)
             .await
             .unwrap();
         assert_eq!(
@@ -1088,8 +1284,16 @@ async fn moving_deleting_and_finding_files_only_touch_the_callers_own() {
         let ada = f.user("ada@example.com").await;
         let bob = f.user("bob@example.com").await;
         let org = f.org("acme", &ada).await;
-        let ada_folder = f.folders.create(&org.id, &ada.id, "docs").await.unwrap();
-        let bob_folder = f.folders.create(&org.id, &bob.id, "bob").await.unwrap();
+        let ada_folder = f
+            .folders
+            .create(&f.test.db, &org.id, &ada.id, "docs")
+            .await
+            .unwrap();
+        let bob_folder = f
+            .folders
+            .create(&f.test.db, &org.id, &bob.id, "bob")
+            .await
+            .unwrap();
         let a1 = f.file(&org, &ada, None, "a1.pdf").await;
         let a2 = f.file(&org, &ada, None, "a2.pdf").await;
         let b1 = f.file(&org, &bob, None, "b1.pdf").await;
@@ -1099,20 +1303,28 @@ async fn moving_deleting_and_finding_files_only_touch_the_callers_own() {
         let ids = vec![a1.id.clone(), a2.id.clone(), b1.id.clone(), FileId::new()];
         let moved = f
             .files
-            .move_files(&org.id, &ada.id, &ids, Some(&ada_folder.id))
+            .move_files(&f.test.db, &org.id, &ada.id, &ids, Some(&ada_folder.id))
             .await
             .unwrap();
         assert_eq!(moved, 2, "{backend:?}");
-        let a1_moved = f.files.get(&org.id, &a1.id).await.unwrap();
+        let a1_moved = f.files.get(&f.test.db, &org.id, &a1.id).await.unwrap();
         assert_eq!(a1_moved.folder_id.as_ref(), Some(&ada_folder.id));
         assert_eq!(a1_moved.audit.version, 2);
         assert_eq!(a1_moved.audit.updated_at, f.now());
-        assert_eq!(f.files.get(&org.id, &b1.id).await.unwrap().folder_id, None);
+        assert_eq!(
+            f.files
+                .get(&f.test.db, &org.id, &b1.id)
+                .await
+                .unwrap()
+                .folder_id,
+            None
+        );
 
         // Someone else's folder (or an unknown one) is not a valid target.
         let err = f
             .files
             .move_files(
+                &f.test.db,
                 &org.id,
                 &ada.id,
                 std::slice::from_ref(&a1.id),
@@ -1132,6 +1344,7 @@ async fn moving_deleting_and_finding_files_only_touch_the_callers_own() {
         let err = f
             .files
             .move_files(
+                &f.test.db,
                 &org.id,
                 &ada.id,
                 std::slice::from_ref(&a1.id),
@@ -1141,7 +1354,7 @@ async fn moving_deleting_and_finding_files_only_touch_the_callers_own() {
         assert!(err.unwrap_err().is_not_found());
         assert_eq!(
             f.files
-                .move_files(&org.id, &ada.id, &[], Some(&bob_folder.id))
+                .move_files(&f.test.db, &org.id, &ada.id, &[], Some(&bob_folder.id))
                 .await
                 .unwrap(),
             0
@@ -1150,17 +1363,31 @@ async fn moving_deleting_and_finding_files_only_touch_the_callers_own() {
         // Back to the root.
         assert_eq!(
             f.files
-                .move_files(&org.id, &ada.id, std::slice::from_ref(&a1.id), None)
+                .move_files(
+                    &f.test.db,
+                    &org.id,
+                    &ada.id,
+                    std::slice::from_ref(&a1.id),
+                    None
+                )
                 .await
                 .unwrap(),
             1
         );
-        assert_eq!(f.files.get(&org.id, &a1.id).await.unwrap().folder_id, None);
+        assert_eq!(
+            f.files
+                .get(&f.test.db, &org.id, &a1.id)
+                .await
+                .unwrap()
+                .folder_id,
+            None
+        );
 
         // Lookup by keys is aligned with the input and hides others' files.
         let found = f
             .files
             .get_by_keys(
+                &f.test.db,
                 &org.id,
                 &ada.id,
                 &[
@@ -1182,22 +1409,32 @@ async fn moving_deleting_and_finding_files_only_touch_the_callers_own() {
         // Deleting returns the keys of the caller's files only.
         let mut keys = f
             .files
-            .delete_files(&org.id, &ada.id, &[a1.id.clone(), b1.id.clone()])
+            .delete_files(
+                &f.test.db,
+                &org.id,
+                &ada.id,
+                &[a1.id.clone(), b1.id.clone()],
+            )
             .await
             .unwrap();
         keys.sort();
         assert_eq!(keys, vec![a1.key.clone()], "{backend:?}");
         assert_eq!(
             f.files
-                .find_by_id_with_deleted(&org.id, &a1.id)
+                .find_by_id_with_deleted(&f.test.db, &org.id, &a1.id)
                 .await
                 .unwrap(),
             None
         );
-        assert!(f.files.find_by_id(&org.id, &b1.id).await.unwrap().is_some());
         assert!(f
             .files
-            .delete_files(&org.id, &ada.id, &[])
+            .find_by_id(&f.test.db, &org.id, &b1.id)
+            .await
+            .unwrap()
+            .is_some());
+        assert!(f
+            .files
+            .delete_files(&f.test.db, &org.id, &ada.id, &[])
             .await
             .unwrap()
             .is_empty());
@@ -1211,43 +1448,59 @@ async fn folder_deletion_is_owner_checked_and_returns_the_cascaded_keys() {
         let ada = f.user("ada@example.com").await;
         let bob = f.user("bob@example.com").await;
         let org = f.org("acme", &ada).await;
-        let folder = f.folders.create(&org.id, &ada.id, "docs").await.unwrap();
+        let folder = f
+            .folders
+            .create(&f.test.db, &org.id, &ada.id, "docs")
+            .await
+            .unwrap();
         let inside_1 = f.file(&org, &ada, Some(&folder.id), "1.pdf").await;
         let inside_2 = f.file(&org, &ada, Some(&folder.id), "2.pdf").await;
         let outside = f.file(&org, &ada, None, "3.pdf").await;
 
         assert!(matches!(
-            f.folders.create(&org.id, &ada.id, "   ").await,
+            f.folders.create(&f.test.db, &org.id, &ada.id, "   ").await,
             Err(RepoError::Invalid { .. })
         ));
         assert!(matches!(
-            f.folders.create(&org.id, &ada.id, &"x".repeat(256)).await,
+            f.folders
+                .create(&f.test.db, &org.id, &ada.id, &"x".repeat(256))
+                .await,
             Err(RepoError::Invalid { .. })
         ));
 
         // Bob is a member of the same organization but does not own the folder.
         let keys = f
             .folders
-            .delete_folders(&org.id, &bob.id, std::slice::from_ref(&folder.id))
+            .delete_folders(
+                &f.test.db,
+                &org.id,
+                &bob.id,
+                std::slice::from_ref(&folder.id),
+            )
             .await
             .unwrap();
         assert!(keys.is_empty(), "{backend:?}");
         assert!(f
             .folders
-            .find_by_id(&org.id, &folder.id)
+            .find_by_id(&f.test.db, &org.id, &folder.id)
             .await
             .unwrap()
             .is_some());
         assert!(f
             .files
-            .find_by_id(&org.id, &inside_1.id)
+            .find_by_id(&f.test.db, &org.id, &inside_1.id)
             .await
             .unwrap()
             .is_some());
 
         let mut keys = f
             .folders
-            .delete_folders(&org.id, &ada.id, &[folder.id.clone(), FolderId::new()])
+            .delete_folders(
+                &f.test.db,
+                &org.id,
+                &ada.id,
+                &[folder.id.clone(), FolderId::new()],
+            )
             .await
             .unwrap();
         keys.sort();
@@ -1256,14 +1509,14 @@ async fn folder_deletion_is_owner_checked_and_returns_the_cascaded_keys() {
         assert_eq!(keys, expected, "{backend:?}");
         assert_eq!(
             f.folders
-                .find_by_id_with_deleted(&org.id, &folder.id)
+                .find_by_id_with_deleted(&f.test.db, &org.id, &folder.id)
                 .await
                 .unwrap(),
             None
         );
         assert_eq!(
             f.files
-                .find_by_id_with_deleted(&org.id, &inside_1.id)
+                .find_by_id_with_deleted(&f.test.db, &org.id, &inside_1.id)
                 .await
                 .unwrap(),
             None,
@@ -1271,7 +1524,7 @@ async fn folder_deletion_is_owner_checked_and_returns_the_cascaded_keys() {
         );
         assert!(f
             .files
-            .find_by_id(&org.id, &outside.id)
+            .find_by_id(&f.test.db, &org.id, &outside.id)
             .await
             .unwrap()
             .is_some());
@@ -1292,6 +1545,7 @@ async fn upload_sessions_upsert_expire_and_delete() {
         let id = f
             .uploads
             .store(
+                &f.test.db,
                 &org.id,
                 &ada.id,
                 key,
@@ -1303,7 +1557,7 @@ async fn upload_sessions_upsert_expire_and_delete() {
             .unwrap();
         let first = f
             .uploads
-            .find_by_file_key(&org.id, key)
+            .find_by_file_key(&f.test.db, &org.id, key)
             .await
             .unwrap()
             .unwrap();
@@ -1317,6 +1571,7 @@ async fn upload_sessions_upsert_expire_and_delete() {
         let again = f
             .uploads
             .store(
+                &f.test.db,
                 &org.id,
                 &ada.id,
                 key,
@@ -1329,7 +1584,7 @@ async fn upload_sessions_upsert_expire_and_delete() {
         assert_eq!(again, id, "{backend:?}");
         let second = f
             .uploads
-            .find_by_file_key(&org.id, key)
+            .find_by_file_key(&f.test.db, &org.id, key)
             .await
             .unwrap()
             .unwrap();
@@ -1340,7 +1595,7 @@ async fn upload_sessions_upsert_expire_and_delete() {
         assert_eq!(second.audit.created_at, first.audit.created_at);
         assert_eq!(
             f.uploads
-                .count(&org.id, UploadSessionFilter::default())
+                .count(&f.test.db, &org.id, UploadSessionFilter::default())
                 .await
                 .unwrap(),
             1
@@ -1349,7 +1604,15 @@ async fn upload_sessions_upsert_expire_and_delete() {
         // Another user or organization cannot take the key over.
         let theft = f
             .uploads
-            .store(&other_org.id, &bob.id, key, &signature(3), json!({}), later)
+            .store(
+                &f.test.db,
+                &other_org.id,
+                &bob.id,
+                key,
+                &signature(3),
+                json!({}),
+                later,
+            )
             .await;
         assert_eq!(
             conflict(theft),
@@ -1358,7 +1621,15 @@ async fn upload_sessions_upsert_expire_and_delete() {
         );
         let theft = f
             .uploads
-            .store(&org.id, &bob.id, key, &signature(3), json!({}), later)
+            .store(
+                &f.test.db,
+                &org.id,
+                &bob.id,
+                key,
+                &signature(3),
+                json!({}),
+                later,
+            )
             .await;
         assert_eq!(
             conflict(theft),
@@ -1367,39 +1638,61 @@ async fn upload_sessions_upsert_expire_and_delete() {
         );
         let bad = f
             .uploads
-            .store(&org.id, &ada.id, "/k2", "hmac-sha256=xyz", json!({}), later)
+            .store(
+                &f.test.db,
+                &org.id,
+                &ada.id,
+                "/k2",
+                "hmac-sha256=xyz",
+                json!({}),
+                later,
+            )
             .await;
         assert!(matches!(bad, Err(RepoError::Invalid { .. })), "{bad:?}");
 
         // Valid up to and including its expiry, in its own organization only.
-        assert!(f.uploads.is_valid(&org.id, key, f.now()).await.unwrap());
-        assert!(f.uploads.is_valid(&org.id, key, later).await.unwrap());
-        assert!(!f
+        assert!(f
             .uploads
-            .is_valid(&org.id, key, later.plus(Duration::from_millis(1)))
+            .is_valid(&f.test.db, &org.id, key, f.now())
+            .await
+            .unwrap());
+        assert!(f
+            .uploads
+            .is_valid(&f.test.db, &org.id, key, later)
             .await
             .unwrap());
         assert!(!f
             .uploads
-            .is_valid(&other_org.id, key, f.now())
+            .is_valid(
+                &f.test.db,
+                &org.id,
+                key,
+                later.plus(Duration::from_millis(1))
+            )
+            .await
+            .unwrap());
+        assert!(!f
+            .uploads
+            .is_valid(&f.test.db, &other_org.id, key, f.now())
             .await
             .unwrap());
         assert_eq!(
             f.uploads
-                .find_by_file_key(&other_org.id, key)
+                .find_by_file_key(&f.test.db, &other_org.id, key)
                 .await
                 .unwrap(),
             None
         );
         assert!(!f
             .uploads
-            .delete_by_file_key(&other_org.id, key)
+            .delete_by_file_key(&f.test.db, &other_org.id, key)
             .await
             .unwrap());
 
         // The clean-up job removes expired sessions of every organization.
         f.uploads
             .store(
+                &f.test.db,
                 &other_org.id,
                 &bob.id,
                 "/other",
@@ -1410,29 +1703,48 @@ async fn upload_sessions_upsert_expire_and_delete() {
             .await
             .unwrap();
         assert_eq!(
-            f.uploads.delete_expired(later).await.unwrap(),
+            f.uploads.delete_expired(&f.test.db, later).await.unwrap(),
             1,
             "{backend:?}"
         );
         assert_eq!(
             f.uploads
-                .delete_expired(later.plus(Duration::from_millis(1)))
+                .delete_expired(&f.test.db, later.plus(Duration::from_millis(1)))
                 .await
                 .unwrap(),
             1
         );
         assert_eq!(
-            f.uploads.find_by_file_key(&org.id, key).await.unwrap(),
+            f.uploads
+                .find_by_file_key(&f.test.db, &org.id, key)
+                .await
+                .unwrap(),
             None
         );
 
         // Deleting is idempotent.
         f.uploads
-            .store(&org.id, &ada.id, key, &signature(5), json!({}), later)
+            .store(
+                &f.test.db,
+                &org.id,
+                &ada.id,
+                key,
+                &signature(5),
+                json!({}),
+                later,
+            )
             .await
             .unwrap();
-        assert!(f.uploads.delete_by_file_key(&org.id, key).await.unwrap());
-        assert!(!f.uploads.delete_by_file_key(&org.id, key).await.unwrap());
+        assert!(f
+            .uploads
+            .delete_by_file_key(&f.test.db, &org.id, key)
+            .await
+            .unwrap());
+        assert!(!f
+            .uploads
+            .delete_by_file_key(&f.test.db, &org.id, key)
+            .await
+            .unwrap());
     }
 }
 
@@ -1476,13 +1788,19 @@ async fn each_call_is_traced_as_repo_dot_operation() {
         let guard = tracing::subscriber::set_default(SpanNames(names.clone()));
         let user = f.user("ada@example.com").await;
         let org = f.org("acme", &user).await;
-        f.users.get(&user.id).await.unwrap();
-        f.users.find_by_email("ada@example.com").await.unwrap();
-        f.teams
-            .list(&org.id, NoFilter, PageRequest::default())
+        f.users.get(&f.test.db, &user.id).await.unwrap();
+        f.users
+            .find_by_email(&f.test.db, "ada@example.com")
             .await
             .unwrap();
-        f.folders.create(&org.id, &user.id, "docs").await.unwrap();
+        f.teams
+            .list(&f.test.db, &org.id, NoFilter, PageRequest::default())
+            .await
+            .unwrap();
+        f.folders
+            .create(&f.test.db, &org.id, &user.id, "docs")
+            .await
+            .unwrap();
         drop(guard);
         let names = names.lock().unwrap().clone();
         for expected in [

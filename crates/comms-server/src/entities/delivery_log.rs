@@ -5,8 +5,7 @@
 use serde::{Deserialize, Serialize};
 use shared_server::entities::{Audit, OrganizationId};
 
-use super::{text_enum, OutboxId};
-use shared_server::db::SqlValue;
+use super::OutboxId;
 
 shared_server::entity_id!(
     /// Id of a `comms_email_delivery_log` row.
@@ -14,7 +13,7 @@ shared_server::entity_id!(
     "comms_email_delivery_log"
 );
 
-text_enum!(
+shared_server::string_enum!(
     /// `comms_email_delivery_log.outcome`.
     DeliveryOutcome {
         Sent = "sent",

@@ -15,16 +15,13 @@ use serde_json::Value as Json;
 use shared_server::entities::{Audit, OrganizationId, UserId};
 use shared_server::Timestamp;
 
-use super::text_enum;
-use shared_server::db::SqlValue;
-
 shared_server::entity_id!(
     /// Id of a `comms_email_outbox` row.
     OutboxId,
     "comms_email_outbox"
 );
 
-text_enum!(
+shared_server::string_enum!(
     /// `comms_email_outbox.status`.
     OutboxStatus {
         Pending = "pending",

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use shared_server::db::repo::Sql;
-use shared_server::db::{Conn, Db, SqlValue};
+use shared_server::db::{Db, Exec, SqlValue};
 use shared_server::{Clock, RepoError};
 
 use super::db_error;
@@ -30,17 +30,15 @@ impl DeliveryLogRepo {
         Self { db, clock }
     }
 
-    pub async fn append(&self, entry: NewDeliveryLogEntry) -> Result<DeliveryLogEntry, RepoError> {
-        let mut pooled = self.db.acquire().await?;
-        self.append_in(&mut pooled.conn(), entry).await
-    }
-
     #[tracing::instrument(skip_all, name = "DeliveryLogRepo.append")]
-    pub async fn append_in(
+    pub async fn append(
         &self,
-        conn: &mut Conn<'_>,
+        on: impl Into<Exec<'_>>,
         entry: NewDeliveryLogEntry,
     ) -> Result<DeliveryLogEntry, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let now = self.clock.now();
         let values: Vec<SqlValue> = vec![
             DeliveryLogId::new().into(),

@@ -1,8 +1,9 @@
 //! Repositories of the comms tables (slices.md §5.4). `EmailTemplateRepo` wraps the base
 //! repository (org-scoped CRUD, reached through `Deref`); `OutboxRepo` and `DeliveryLogRepo`
 //! are written out because their rows may belong to no organization (system mail) and because
-//! the outbox's claim/lease statements are the heart of delivery. Each operation has a pool form
-//! and, where a caller may need atomicity, an `_in(conn, …)` form for transactions.
+//! the outbox's claim/lease statements are the heart of delivery. An operation a caller may need
+//! inside its transaction takes `on: impl Into<Exec>` first (the pool or that transaction); the
+//! worker's lease statements and the operator reads run on the repository's own pool.
 
 mod delivery_log;
 mod outbox;
@@ -15,21 +16,11 @@ pub use template::EmailTemplateRepo;
 
 use shared_server::RepoError;
 
-/// Driver errors as repository errors, with CHECK violations (a broken table rule, e.g. an
-/// unknown status) reported as invalid input rather than a database failure.
+/// Driver errors of the outbox and delivery-log statements as repository errors, with CHECK
+/// violations (a broken table rule, e.g. an unknown status) reported as invalid input rather
+/// than a database failure.
 pub(crate) fn db_error(error: sqlx::Error) -> RepoError {
-    if let sqlx::Error::Database(db) = &error {
-        if db.kind() == sqlx::error::ErrorKind::CheckViolation {
-            let rule = db
-                .constraint()
-                .map(str::to_string)
-                .unwrap_or_else(|| db.message().to_string());
-            return RepoError::Invalid {
-                message: format!("violates {rule}"),
-            };
-        }
-    }
-    RepoError::from(error)
+    shared_server::db::repo::map_table_error("email", error)
 }
 
 /// Compile-time guard: repository futures must be `Send` (they run in layers, handlers and the
@@ -39,7 +30,7 @@ mod send_probe {
     use super::*;
     use crate::entities::*;
     use shared_server::db::repo::PageRequest;
-    use shared_server::db::Conn;
+    use shared_server::db::{Conn, Db};
     use shared_server::entities::OrganizationId;
     use shared_server::Timestamp;
 
@@ -50,6 +41,7 @@ mod send_probe {
         templates: &EmailTemplateRepo,
         outbox: &OutboxRepo,
         logs: &DeliveryLogRepo,
+        db: &Db,
         conn: &mut Conn<'_>,
         org: &OrganizationId,
         new: NewOutboxEmail,
@@ -57,12 +49,12 @@ mod send_probe {
         id: &OutboxId,
         now: Timestamp,
     ) {
-        assert_send(templates.find_by_name(org, "x"));
-        assert_send(outbox.enqueue_in(conn, new, "x"));
+        assert_send(templates.find_by_name(db, org, "x"));
+        assert_send(outbox.enqueue(&mut *conn, new, "x"));
         assert_send(outbox.claim_due("w", now, 10, std::time::Duration::from_secs(1)));
-        assert_send(outbox.mark_sent("w", id, "smtp", None));
+        assert_send(outbox.mark_sent(db, "w", id, "smtp", None));
         assert_send(outbox.list(org, None, PageRequest::default()));
         assert_send(outbox.counts_by_status());
-        assert_send(logs.append_in(conn, entry));
+        assert_send(logs.append(&mut *conn, entry));
     }
 }

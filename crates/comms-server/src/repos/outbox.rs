@@ -1,6 +1,6 @@
 //! `OutboxRepo`: the durable queue behind the `Mailer`.
 //!
-//! - `enqueue_in` writes a message in the caller's transaction; a repeated idempotency key
+//! - `enqueue` writes a message where it is told (usually the caller's transaction); a repeated idempotency key
 //!   returns the first row instead (`ON CONFLICT … DO NOTHING`, safe inside a PostgreSQL
 //!   transaction, where a failed INSERT would abort it).
 //! - `claim_due` hands a batch to one worker: one `UPDATE … WHERE id IN (SELECT … LIMIT n)
@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use shared_server::db::repo::{Page, PageRequest, Sql};
-use shared_server::db::{Backend, Conn, Db, SqlValue};
+use shared_server::db::{Backend, Db, Exec, SqlValue};
 use shared_server::entities::OrganizationId;
 use shared_server::{Clock, RepoError, Timestamp};
 
@@ -60,25 +60,19 @@ impl OutboxRepo {
         self.clock.now()
     }
 
-    /// Queues a message in its own statement; see [`OutboxRepo::enqueue_in`].
-    pub async fn enqueue(
-        &self,
-        new: NewOutboxEmail,
-        actor: &str,
-    ) -> Result<(OutboxEmail, bool), RepoError> {
-        let mut pooled = self.db.acquire().await?;
-        self.enqueue_in(&mut pooled.conn(), new, actor).await
-    }
-
-    /// Inserts `new` as `pending`, due now. Returns the row and whether it already existed
+    /// Inserts `new` as `pending`, due now, where `on` says (the caller's transaction, or its
+    /// own statement on the pool). Returns the row and whether it already existed
     /// (same idempotency key: the earlier row is returned and nothing is written).
     #[tracing::instrument(skip_all, name = "OutboxRepo.enqueue")]
-    pub async fn enqueue_in(
+    pub async fn enqueue(
         &self,
-        conn: &mut Conn<'_>,
+        on: impl Into<Exec<'_>>,
         new: NewOutboxEmail,
         actor: &str,
     ) -> Result<(OutboxEmail, bool), RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let now = self.now();
         let key = new.idempotency_key.clone();
         let values: Vec<SqlValue> = vec![
@@ -195,27 +189,18 @@ impl OutboxRepo {
     }
 
     /// `sent`, with the provider and its message id; lease cleared. `false`: lease lost.
+    #[tracing::instrument(skip_all, name = "OutboxRepo.mark_sent")]
     pub async fn mark_sent(
         &self,
+        on: impl Into<Exec<'_>>,
         owner: &str,
         id: &OutboxId,
         provider: &str,
         provider_message_id: Option<String>,
     ) -> Result<bool, RepoError> {
-        let mut pooled = self.db.acquire().await?;
-        self.mark_sent_in(&mut pooled.conn(), owner, id, provider, provider_message_id)
-            .await
-    }
-
-    #[tracing::instrument(skip_all, name = "OutboxRepo.mark_sent")]
-    pub async fn mark_sent_in(
-        &self,
-        conn: &mut Conn<'_>,
-        owner: &str,
-        id: &OutboxId,
-        provider: &str,
-        provider_message_id: Option<String>,
-    ) -> Result<bool, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let now = self.now();
         let mut sql = Sql::new("UPDATE comms_email_outbox SET status = 'sent', sent_at = ");
         sql.push_bind(now)
@@ -229,27 +214,18 @@ impl OutboxRepo {
     }
 
     /// Back to `pending`, due at `next_attempt_at`, with the error; lease cleared.
+    #[tracing::instrument(skip_all, name = "OutboxRepo.mark_retry")]
     pub async fn mark_retry(
         &self,
+        on: impl Into<Exec<'_>>,
         owner: &str,
         id: &OutboxId,
         next_attempt_at: Timestamp,
         error: &str,
     ) -> Result<bool, RepoError> {
-        let mut pooled = self.db.acquire().await?;
-        self.mark_retry_in(&mut pooled.conn(), owner, id, next_attempt_at, error)
-            .await
-    }
-
-    #[tracing::instrument(skip_all, name = "OutboxRepo.mark_retry")]
-    pub async fn mark_retry_in(
-        &self,
-        conn: &mut Conn<'_>,
-        owner: &str,
-        id: &OutboxId,
-        next_attempt_at: Timestamp,
-        error: &str,
-    ) -> Result<bool, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let now = self.now();
         let mut sql =
             Sql::new("UPDATE comms_email_outbox SET status = 'pending', next_attempt_at = ");
@@ -262,25 +238,17 @@ impl OutboxRepo {
     }
 
     /// `failed` for good, with the error; lease cleared.
+    #[tracing::instrument(skip_all, name = "OutboxRepo.mark_failed")]
     pub async fn mark_failed(
         &self,
+        on: impl Into<Exec<'_>>,
         owner: &str,
         id: &OutboxId,
         error: &str,
     ) -> Result<bool, RepoError> {
-        let mut pooled = self.db.acquire().await?;
-        self.mark_failed_in(&mut pooled.conn(), owner, id, error)
-            .await
-    }
-
-    #[tracing::instrument(skip_all, name = "OutboxRepo.mark_failed")]
-    pub async fn mark_failed_in(
-        &self,
-        conn: &mut Conn<'_>,
-        owner: &str,
-        id: &OutboxId,
-        error: &str,
-    ) -> Result<bool, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let now = self.now();
         let mut sql = Sql::new("UPDATE comms_email_outbox SET status = 'failed', last_error = ");
         sql.push_bind(truncate_error(error));
@@ -333,7 +301,7 @@ impl OutboxRepo {
         {
             return Ok(row);
         }
-        match self.find_in_org_in(&mut conn, org, id).await? {
+        match self.find_in_org(&mut conn, org, id).await? {
             None => Err(RepoError::not_found("OutboxEmail", id)),
             Some(row) => Err(RepoError::Invalid {
                 message: format!(
@@ -356,18 +324,20 @@ impl OutboxRepo {
 
     /// `org`'s row, or `NotFound` (also for another organization's row).
     pub async fn get(&self, org: &OrganizationId, id: &OutboxId) -> Result<OutboxEmail, RepoError> {
-        let mut pooled = self.db.acquire().await?;
-        self.find_in_org_in(&mut pooled.conn(), org, id)
+        self.find_in_org(&self.db, org, id)
             .await?
             .ok_or_else(|| RepoError::not_found("OutboxEmail", id))
     }
 
-    async fn find_in_org_in(
+    async fn find_in_org(
         &self,
-        conn: &mut Conn<'_>,
+        on: impl Into<Exec<'_>>,
         org: &OrganizationId,
         id: &OutboxId,
     ) -> Result<Option<OutboxEmail>, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let mut sql = Sql::new("SELECT * FROM comms_email_outbox WHERE id = ");
         sql.push_bind(id)
             .push(" AND organization_id = ")

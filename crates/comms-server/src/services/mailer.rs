@@ -2,14 +2,14 @@
 //!
 //! A send validates the message, resolves and renders its template (the organization's, else
 //! the built-in one), fixes its `Message-ID`, and writes one `pending` outbox row: on the
-//! caller's connection for `send_in` (so the message exists only if the caller's transaction
-//! commits), in its own statement for `send`. Nothing is written when any step fails, and the
-//! error names the field. The delivery worker is woken after each send.
+//! caller's transaction when `send` is given one (so the message exists only if that
+//! transaction commits), in its own statement when given the pool. Nothing is written when any
+//! step fails, and the error names the field. The delivery worker is woken after each send.
 
 use std::sync::Arc;
 
 use serde_json::Value as Json;
-use shared_server::db::{Conn, Db};
+use shared_server::db::Exec;
 use shared_server::mail::{
     check_subject, EmailAddress, EmailContent, MailError, Mailer, MessageId, OutgoingEmail,
     QueuedEmail,
@@ -23,7 +23,6 @@ use crate::repos::OutboxRepo;
 /// The outbox-backed `Mailer` (provided as `dyn Mailer` by the layer).
 #[derive(Clone)]
 pub struct OutboxMailer {
-    db: Db,
     outbox: OutboxRepo,
     templates: EmailTemplateService,
     default_from: EmailAddress,
@@ -43,7 +42,6 @@ impl std::fmt::Debug for OutboxMailer {
 impl OutboxMailer {
     /// `wake` is notified after every send (the worker waits on it between polls).
     pub fn new(
-        db: Db,
         outbox: OutboxRepo,
         templates: EmailTemplateService,
         default_from: EmailAddress,
@@ -51,7 +49,6 @@ impl OutboxMailer {
         wake: Arc<Notify>,
     ) -> Self {
         Self {
-            db,
             outbox,
             templates,
             default_from,
@@ -60,13 +57,15 @@ impl OutboxMailer {
         }
     }
 
-    /// Validates, renders and inserts; the shared path of `send` and `send_in`.
+    /// Validates, renders and inserts where `on` says.
     async fn queue(
         &self,
-        conn: &mut Conn<'_>,
+        mut on: Exec<'_>,
         email: OutgoingEmail,
     ) -> Result<QueuedEmail, MailError> {
         email.validate()?;
+        let mut held = on.conn().await.map_err(|e| MailError::Storage(e.into()))?;
+        let conn = &mut held.conn();
         let OutgoingEmail {
             organization_id,
             user_id,
@@ -88,7 +87,7 @@ impl OutboxMailer {
             EmailContent::Template { name, variables } => {
                 let template = self
                     .templates
-                    .resolve_in(conn, organization_id.as_ref(), &name)
+                    .resolve(&mut *conn, organization_id.as_ref(), &name)
                     .await?;
                 let rendered = self.templates.renderer().render(&template, &variables)?;
                 let defaults = (template.to, template.cc, template.bcc);
@@ -158,7 +157,7 @@ impl OutboxMailer {
             idempotency_key,
             source: Some("mailer".into()),
         };
-        let (row, duplicate) = self.outbox.enqueue_in(conn, new, "app").await?;
+        let (row, duplicate) = self.outbox.enqueue(&mut *conn, new, "app").await?;
         let message_id = MessageId::parse(&row.message_id).map_err(|e| MailError::Invalid {
             field: "messageId".into(),
             message: e.to_string(),
@@ -174,25 +173,10 @@ impl OutboxMailer {
 
 #[async_trait::async_trait]
 impl Mailer for OutboxMailer {
-    async fn send(&self, email: OutgoingEmail) -> Result<QueuedEmail, MailError> {
-        let mut pooled = self
-            .db
-            .acquire()
-            .await
-            .map_err(|e| MailError::Storage(e.into()))?;
-        let queued = self.queue(&mut pooled.conn(), email).await?;
-        self.wake.notify_one();
-        Ok(queued)
-    }
-
-    async fn send_in(
-        &self,
-        conn: &mut Conn<'_>,
-        email: OutgoingEmail,
-    ) -> Result<QueuedEmail, MailError> {
-        let queued = self.queue(conn, email).await?;
-        // The row is visible once the caller commits; an early wake-up finds nothing and the
-        // next poll delivers it.
+    async fn send(&self, on: Exec<'_>, email: OutgoingEmail) -> Result<QueuedEmail, MailError> {
+        let queued = self.queue(on, email).await?;
+        // In a caller's transaction the row is visible once it commits; an early wake-up finds
+        // nothing and the next poll delivers it.
         self.wake.notify_one();
         Ok(queued)
     }

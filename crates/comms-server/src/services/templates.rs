@@ -8,10 +8,9 @@
 use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 use shared_server::db::repo::{NoFilter, Page, PageRequest};
-use shared_server::db::Conn;
+use shared_server::db::{Db, Exec};
 use shared_server::entities::{OrganizationId, UserId};
 use shared_server::mail::{is_valid_template_name, EmailAddress, MailError};
-use shared_server::RepoError;
 
 use super::renderer::{placeholders, RenderedEmail, TemplateRenderer, TemplateSource};
 use crate::entities::{EmailTemplate, EmailTemplateId, EmailTemplatePatch, NewEmailTemplate};
@@ -62,6 +61,11 @@ impl EmailTemplateService {
         Self { repo, renderer }
     }
 
+    /// The pool the operations run on.
+    fn db(&self) -> &Db {
+        self.repo.db()
+    }
+
     pub fn renderer(&self) -> &TemplateRenderer {
         &self.renderer
     }
@@ -77,7 +81,10 @@ impl EmailTemplateService {
         input: TemplateInput,
     ) -> Result<EmailTemplate, CommsError> {
         let new = validate_input(actor, input)?;
-        Ok(self.repo.insert(org, new, actor.as_str()).await?)
+        Ok(self
+            .repo
+            .insert(self.db(), org, new, actor.as_str())
+            .await?)
     }
 
     pub async fn get(
@@ -85,7 +92,7 @@ impl EmailTemplateService {
         org: &OrganizationId,
         id: &EmailTemplateId,
     ) -> Result<EmailTemplate, CommsError> {
-        Ok(self.repo.get(org, id).await?)
+        Ok(self.repo.get(self.db(), org, id).await?)
     }
 
     /// The organization's own templates, newest first.
@@ -94,7 +101,7 @@ impl EmailTemplateService {
         org: &OrganizationId,
         page: PageRequest,
     ) -> Result<Page<EmailTemplate>, CommsError> {
-        Ok(self.repo.list(org, NoFilter, page).await?)
+        Ok(self.repo.list(self.db(), org, NoFilter, page).await?)
     }
 
     pub async fn update(
@@ -108,7 +115,7 @@ impl EmailTemplateService {
         let patch = validate_update(update)?;
         Ok(self
             .repo
-            .update(org, id, expected_version, patch, actor.as_str())
+            .update(self.db(), org, id, expected_version, patch, actor.as_str())
             .await?)
     }
 
@@ -121,7 +128,7 @@ impl EmailTemplateService {
         input: TemplateInput,
         version: Option<i32>,
     ) -> Result<EmailTemplate, CommsError> {
-        match self.repo.find_by_name(org, &input.name).await? {
+        match self.repo.find_by_name(self.db(), org, &input.name).await? {
             None => self.create(org, actor, input).await,
             Some(existing) => {
                 let update = TemplateUpdate {
@@ -146,7 +153,7 @@ impl EmailTemplateService {
         org: &OrganizationId,
         id: &EmailTemplateId,
     ) -> Result<(), CommsError> {
-        Ok(self.repo.hard_delete(org, id).await?)
+        Ok(self.repo.hard_delete(self.db(), org, id).await?)
     }
 
     /// Renders the template `name` as a send would, without queuing anything.
@@ -156,20 +163,19 @@ impl EmailTemplateService {
         name: &str,
         variables: &Map<String, Json>,
     ) -> Result<RenderedEmail, CommsError> {
-        let mut pooled = self.repo.db().acquire().await.map_err(RepoError::from)?;
-        let template = self.resolve_in(&mut pooled.conn(), Some(org), name).await?;
+        let template = self.resolve(self.db(), Some(org), name).await?;
         Ok(self.renderer.render(&template, variables)?)
     }
 
     /// The template a send uses: `org`'s template called `name`, else the built-in one.
-    pub async fn resolve_in(
+    pub async fn resolve(
         &self,
-        conn: &mut Conn<'_>,
+        on: impl Into<Exec<'_>>,
         org: Option<&OrganizationId>,
         name: &str,
     ) -> Result<TemplateSource, MailError> {
         if let Some(org) = org {
-            if let Some(row) = self.repo.find_by_name_in(conn, org, name).await? {
+            if let Some(row) = self.repo.find_by_name(on, org, name).await? {
                 let (to, cc, bcc) =
                     row.default_recipients()
                         .map_err(|message| MailError::Template {

@@ -26,6 +26,7 @@ use tracing::Instrument;
 use crate::config::{RetentionConfig, WorkerConfig};
 use crate::entities::{DeliveryOutcome, NewDeliveryLogEntry, OutboxEmail, OutboxStatus};
 use crate::error::CommsError;
+use crate::host::hostname;
 use crate::repos::{DeliveryLogRepo, OutboxRepo};
 use crate::transport::{Delivery, EmailTransport, OutboundEmail, TransportError};
 
@@ -341,7 +342,7 @@ impl OutboxWorker {
             let updated = match (outcome, retry_at) {
                 (Outcome::Sent, _) => {
                     self.outbox
-                        .mark_sent_in(
+                        .mark_sent(
                             &mut conn,
                             &self.owner,
                             &row.id,
@@ -352,17 +353,17 @@ impl OutboxWorker {
                 }
                 (Outcome::Retried, Some(at)) => {
                     self.outbox
-                        .mark_retry_in(&mut conn, &self.owner, &row.id, at, &error)
+                        .mark_retry(&mut conn, &self.owner, &row.id, at, &error)
                         .await?
                 }
                 _ => {
                     self.outbox
-                        .mark_failed_in(&mut conn, &self.owner, &row.id, &error)
+                        .mark_failed(&mut conn, &self.owner, &row.id, &error)
                         .await?
                 }
             };
             if updated {
-                self.logs.append_in(&mut conn, entry).await?;
+                self.logs.append(&mut conn, entry).await?;
             }
             updated
         };
@@ -491,24 +492,6 @@ fn jitter() -> f64 {
     (u64::from_le_bytes(n) as f64 / u64::MAX as f64) * 2.0 - 1.0
 }
 
-/// This machine's host name (for lease owners and the SMTP greeting); `localhost` if unknown.
-pub(crate) fn hostname() -> String {
-    let valid = |name: &str| {
-        !name.is_empty()
-            && name.len() <= 253
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
-    };
-    ["/proc/sys/kernel/hostname", "/etc/hostname"]
-        .iter()
-        .filter_map(|path| std::fs::read_to_string(path).ok())
-        .chain(std::env::var("HOSTNAME").ok())
-        .map(|name| name.trim().to_string())
-        .find(|name| valid(name))
-        .unwrap_or_else(|| "localhost".to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -526,14 +509,5 @@ mod tests {
             let j = jitter();
             assert!((-1.0..=1.0).contains(&j));
         }
-    }
-
-    #[test]
-    fn the_host_name_is_usable_in_a_greeting() {
-        let name = hostname();
-        assert!(
-            !name.is_empty() && !name.contains(char::is_whitespace),
-            "{name}"
-        );
     }
 }

@@ -67,7 +67,7 @@ impl SmtpTransport {
                 .port(config.port)
                 .tls(tls)
                 .timeout(Some(config.timeout))
-                .hello_name(ClientId::Domain(crate::services::worker::hostname()))
+                .hello_name(ClientId::Domain(crate::host::hostname()))
                 .pool_config(
                     PoolConfig::new().max_size(u32::try_from(connections.max(1)).unwrap_or(4)),
                 );

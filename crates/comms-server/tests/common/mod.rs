@@ -59,12 +59,13 @@ impl Fixture {
         let clock = Arc::new(FixedClock::new(T0.parse::<Timestamp>().unwrap()));
         let dyn_clock: Arc<dyn Clock> = clock.clone();
         let user = UserRepo::new(db.clone(), dyn_clock.clone())
-            .insert(NewUser::new("Ann Admin", "ann@example.com"), "system")
+            .insert(&db, NewUser::new("Ann Admin", "ann@example.com"), "system")
             .await
             .unwrap();
         let orgs = OrganizationRepo::new(db.clone(), dyn_clock.clone());
         let org = orgs
             .insert(
+                &db,
                 NewOrganization::new("Acme", "acme", user.id.clone()),
                 "system",
             )
@@ -72,6 +73,7 @@ impl Fixture {
             .unwrap();
         let other_org = orgs
             .insert(
+                &db,
                 NewOrganization::new("Other", "other", user.id.clone()),
                 "system",
             )
@@ -87,7 +89,6 @@ impl Fixture {
         );
         let wake = Arc::new(Notify::new());
         let mailer = OutboxMailer::new(
-            db.clone(),
             outbox.clone(),
             templates.clone(),
             EmailAddress::parse("Acme <no-reply@acme.test>").unwrap(),

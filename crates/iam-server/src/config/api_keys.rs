@@ -4,8 +4,8 @@
 
 use crate::services::ApiKeySettings;
 
-use super::vars::Vars;
 use super::IamConfigError;
+use shared_server::config::Vars;
 
 /// The API-key variables `(name, default, meaning)`, listed like [`super::VARIABLES`] (all are in
 /// the README's configuration table).
@@ -60,7 +60,8 @@ pub fn api_key_settings(vars: Vars<'_>) -> Result<ApiKeySettings, IamConfigError
                 "IAM_API_KEY_DEFAULT_PREFIX",
                 &other,
                 "1 to 32 characters of A-Z, a-z, 0-9, `_` or `-`",
-            ))
+            )
+            .into())
         }
     };
     Ok(ApiKeySettings {

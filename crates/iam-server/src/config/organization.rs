@@ -6,8 +6,8 @@
 
 use std::time::Duration;
 
-use super::vars::Vars;
 use super::IamConfigError;
+use shared_server::config::Vars;
 
 /// The organization plugin's variables `(name, default, meaning)`, listed like
 /// [`super::VARIABLES`] lists the others (both are in the README's configuration table).
@@ -80,7 +80,8 @@ impl OrganizationConfig {
                         "IAM_TEAM_MEMBER_LIMIT",
                         &v,
                         "a whole number from 1 to 1000000, or `unlimited`",
-                    ))
+                    )
+                    .into())
                 }
             },
         };
@@ -100,7 +101,8 @@ impl OrganizationConfig {
                         "IAM_INVITATION_URL",
                         &v,
                         "an http(s) URL such as https://app.example.com/accept-invitation",
-                    ))
+                    )
+                    .into())
                 }
             },
         };

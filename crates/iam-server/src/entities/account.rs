@@ -9,7 +9,8 @@ use shared_server::db::{RepoError, SqlValue};
 use shared_server::entities::{Audit, UserId};
 use shared_server::Timestamp;
 
-use super::{id_sql_value, invalid, Columns};
+use super::invalid;
+use shared_server::db::Columns;
 
 shared_server::entity_id!(
     /// Id of an `iam_account` row.
@@ -17,7 +18,7 @@ shared_server::entity_id!(
     "iam_account"
 );
 
-id_sql_value!(AccountId);
+shared_server::id_sql_value!(AccountId);
 
 /// `provider_id` of email + password accounts.
 pub const CREDENTIAL_PROVIDER: &str = "credential";

@@ -8,7 +8,8 @@ use shared_server::db::{RepoError, SqlValue};
 use shared_server::entities::{Audit, OrganizationId, UserId};
 use shared_server::Timestamp;
 
-use super::{id_sql_value, invalid, Columns};
+use super::invalid;
+use shared_server::db::Columns;
 
 shared_server::entity_id!(
     /// Id of an `iam_apikey` row.
@@ -16,7 +17,7 @@ shared_server::entity_id!(
     "iam_apikey"
 );
 
-id_sql_value!(ApiKeyId);
+shared_server::id_sql_value!(ApiKeyId);
 
 /// The per-key rate limit's defaults (§8.5): 10 uses per 24 h.
 pub const DEFAULT_RATE_LIMIT_TIME_WINDOW_MS: i64 = 86_400_000;

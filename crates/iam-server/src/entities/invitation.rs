@@ -8,7 +8,8 @@ use shared_server::db::{RepoError, SqlValue};
 use shared_server::entities::{Audit, OrganizationId, TeamId, UserId};
 use shared_server::Timestamp;
 
-use super::{id_sql_value, invalid, string_enum, Columns, MemberRoles};
+use super::{invalid, MemberRoles};
+use shared_server::db::Columns;
 
 shared_server::entity_id!(
     /// Id of an `iam_invitation` row.
@@ -16,14 +17,15 @@ shared_server::entity_id!(
     "iam_invitation"
 );
 
-id_sql_value!(InvitationId);
+shared_server::id_sql_value!(InvitationId);
 
 /// The partial unique index of pending invitations; SQLite reports its violation by columns.
 pub const PENDING_INVITATION_UQ: &str = "iam_invitation_organization_id_email_pending_uq";
 
-string_enum!(
+shared_server::string_enum!(
     /// Where an invitation is in its lifecycle. The wire spells `cancelled` as better-auth's
     /// `canceled` ([`InvitationStatus::wire`]).
+    #[derive(Default)]
     InvitationStatus {
         #[default]
         Pending = "pending",

@@ -8,7 +8,7 @@ use shared_server::db::{RepoError, SqlValue};
 use shared_server::entities::{Audit, OrganizationId, UserId};
 use shared_server::Timestamp;
 
-use super::{id_sql_value, string_enum, Columns};
+use shared_server::db::Columns;
 
 shared_server::entity_id!(
     /// Id of an `iam_member` row.
@@ -16,10 +16,11 @@ shared_server::entity_id!(
     "iam_member"
 );
 
-id_sql_value!(MemberId);
+shared_server::id_sql_value!(MemberId);
 
-string_enum!(
+shared_server::string_enum!(
     /// A member's role in its organization.
+    #[derive(Default)]
     MemberRole { Owner = "owner", Admin = "admin", #[default] Member = "member" }
 );
 
@@ -132,8 +133,9 @@ impl From<MemberRoles> for SqlValue {
     }
 }
 
-string_enum!(
+shared_server::string_enum!(
     /// A membership's state; only `active` grants access.
+    #[derive(Default)]
     MemberStatus {
         #[default]
         Active = "active",

@@ -7,7 +7,7 @@ use shared_server::db::{RepoError, SqlValue};
 use shared_server::entities::{Audit, OrganizationId, TeamId, UserId};
 use shared_server::Timestamp;
 
-use super::{id_sql_value, Columns};
+use shared_server::db::Columns;
 
 shared_server::entity_id!(
     /// Id of an `iam_team_member` row.
@@ -15,7 +15,7 @@ shared_server::entity_id!(
     "iam_team_member"
 );
 
-id_sql_value!(TeamMemberId);
+shared_server::id_sql_value!(TeamMemberId);
 
 /// An `iam_team_member` row.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]

@@ -7,7 +7,8 @@ use shared_server::db::{RepoError, SqlValue};
 use shared_server::entities::Audit;
 use shared_server::Timestamp;
 
-use super::{id_sql_value, invalid, Columns};
+use super::invalid;
+use shared_server::db::Columns;
 
 shared_server::entity_id!(
     /// Id of an `iam_verification` row.
@@ -15,7 +16,7 @@ shared_server::entity_id!(
     "iam_verification"
 );
 
-id_sql_value!(VerificationId);
+shared_server::id_sql_value!(VerificationId);
 
 /// An `iam_verification` row.
 #[derive(Clone, PartialEq, sqlx::FromRow)]

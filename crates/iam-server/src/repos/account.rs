@@ -3,7 +3,7 @@
 //! change, reset and hash upgrade.
 
 use shared_server::db::repo::{map_db_error, Repo, Sql};
-use shared_server::db::{Conn, RepoError};
+use shared_server::db::{Exec, RepoError};
 use shared_server::entities::UserId;
 
 use crate::entities::{Account, AccountPatch, NewAccount, CREDENTIAL_PROVIDER};
@@ -15,23 +15,16 @@ shared_server::repository!(
 
 impl AccountRepo {
     /// The account of `provider_id` whose provider-side id is `account_id`.
+    #[tracing::instrument(skip_all, name = "AccountRepo.find_by_provider")]
     pub async fn find_by_provider(
         &self,
+        on: impl Into<Exec<'_>>,
         provider_id: &str,
         account_id: &str,
     ) -> Result<Option<Account>, RepoError> {
-        let mut pooled = self.db().acquire().await?;
-        self.find_by_provider_in(&mut pooled.conn(), provider_id, account_id)
-            .await
-    }
-
-    #[tracing::instrument(skip_all, name = "AccountRepo.find_by_provider")]
-    pub async fn find_by_provider_in(
-        &self,
-        conn: &mut Conn<'_>,
-        provider_id: &str,
-        account_id: &str,
-    ) -> Result<Option<Account>, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let mut sql = Sql::new("SELECT * FROM iam_account WHERE provider_id = ");
         sql.push_bind(provider_id.to_string())
             .push(" AND account_id = ")
@@ -43,17 +36,15 @@ impl AccountRepo {
     }
 
     /// The user's accounts, oldest first.
-    pub async fn list_by_user(&self, user: &UserId) -> Result<Vec<Account>, RepoError> {
-        let mut pooled = self.db().acquire().await?;
-        self.list_by_user_in(&mut pooled.conn(), user).await
-    }
-
     #[tracing::instrument(skip_all, name = "AccountRepo.list_by_user")]
-    pub async fn list_by_user_in(
+    pub async fn list_by_user(
         &self,
-        conn: &mut Conn<'_>,
+        on: impl Into<Exec<'_>>,
         user: &UserId,
     ) -> Result<Vec<Account>, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let mut sql = Sql::new("SELECT * FROM iam_account WHERE user_id = ");
         sql.push_bind(user)
             .push(" AND deleted_at IS NULL ORDER BY created_at ASC, id ASC");
@@ -61,17 +52,15 @@ impl AccountRepo {
     }
 
     /// The user's `credential` (email + password) account.
-    pub async fn find_credential(&self, user: &UserId) -> Result<Option<Account>, RepoError> {
-        let mut pooled = self.db().acquire().await?;
-        self.find_credential_in(&mut pooled.conn(), user).await
-    }
-
     #[tracing::instrument(skip_all, name = "AccountRepo.find_credential")]
-    pub async fn find_credential_in(
+    pub async fn find_credential(
         &self,
-        conn: &mut Conn<'_>,
+        on: impl Into<Exec<'_>>,
         user: &UserId,
     ) -> Result<Option<Account>, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let mut sql = Sql::new("SELECT * FROM iam_account WHERE user_id = ");
         sql.push_bind(user)
             .push(" AND provider_id = ")
@@ -86,34 +75,30 @@ impl AccountRepo {
     /// user has none (better-auth's reset-password does the same).
     pub async fn set_password(
         &self,
+        on: impl Into<Exec<'_>>,
         user: &UserId,
         password_hash: String,
         actor: &str,
     ) -> Result<Account, RepoError> {
-        let mut pooled = self.db().acquire().await?;
-        self.set_password_in(&mut pooled.conn(), user, password_hash, actor)
-            .await
-    }
-
-    pub async fn set_password_in(
-        &self,
-        conn: &mut Conn<'_>,
-        user: &UserId,
-        password_hash: String,
-        actor: &str,
-    ) -> Result<Account, RepoError> {
-        match self.find_credential_in(conn, user).await? {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
+        match self.find_credential(&mut *conn, user).await? {
             Some(account) => {
                 let patch = AccountPatch {
                     password: Some(Some(password_hash)),
                     ..AccountPatch::default()
                 };
-                self.update_in(conn, &account.id, account.audit.version, patch, actor)
+                self.update(&mut *conn, &account.id, account.audit.version, patch, actor)
                     .await
             }
             None => {
-                self.insert_in(conn, NewAccount::credential(user, password_hash), actor)
-                    .await
+                self.insert(
+                    &mut *conn,
+                    NewAccount::credential(user, password_hash),
+                    actor,
+                )
+                .await
             }
         }
     }

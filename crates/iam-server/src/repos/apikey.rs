@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use shared_server::db::repo::{map_db_error, OrgRepo, Sql};
-use shared_server::db::{Conn, RepoError};
+use shared_server::db::{Exec, RepoError};
 use shared_server::entities::{OrganizationId, UserId};
 use shared_server::Timestamp;
 
@@ -44,17 +44,15 @@ pub struct ApiKeyListQuery {
 
 impl ApiKeyRepo {
     /// The key whose hash is `hash`, in whatever organization.
-    pub async fn find_by_key_hash(&self, hash: &str) -> Result<Option<ApiKey>, RepoError> {
-        let mut pooled = self.db().acquire().await?;
-        self.find_by_key_hash_in(&mut pooled.conn(), hash).await
-    }
-
     #[tracing::instrument(skip_all, name = "ApiKeyRepo.find_by_key_hash")]
-    pub async fn find_by_key_hash_in(
+    pub async fn find_by_key_hash(
         &self,
-        conn: &mut Conn<'_>,
+        on: impl Into<Exec<'_>>,
         hash: &str,
     ) -> Result<Option<ApiKey>, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let mut sql = Sql::new("SELECT * FROM iam_apikey WHERE key = ");
         sql.push_bind(hash).push(" AND deleted_at IS NULL");
         sql.fetch_optional(conn)
@@ -63,25 +61,17 @@ impl ApiKeyRepo {
     }
 
     /// The user's keys in `org`, ordered and paged by `query`.
+    #[tracing::instrument(skip_all, name = "ApiKeyRepo.list_by_user")]
     pub async fn list_by_user(
         &self,
+        on: impl Into<Exec<'_>>,
         org: &OrganizationId,
         user: &UserId,
         query: ApiKeyListQuery,
     ) -> Result<Vec<ApiKey>, RepoError> {
-        let mut pooled = self.db().acquire().await?;
-        self.list_by_user_in(&mut pooled.conn(), org, user, query)
-            .await
-    }
-
-    #[tracing::instrument(skip_all, name = "ApiKeyRepo.list_by_user")]
-    pub async fn list_by_user_in(
-        &self,
-        conn: &mut Conn<'_>,
-        org: &OrganizationId,
-        user: &UserId,
-        query: ApiKeyListQuery,
-    ) -> Result<Vec<ApiKey>, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let mut sql = Sql::new("SELECT * FROM iam_apikey WHERE organization_id = ");
         sql.push_bind(org)
             .push(" AND user_id = ")
@@ -145,25 +135,17 @@ impl ApiKeyRepo {
     /// * with the rate limit on (`limiter_enabled` and the key's flag): `request_count = 1` if
     ///   the last use is older than the window, else `+ 1` only while below the max;
     /// * `last_request = updated_at = now`.
+    #[tracing::instrument(skip_all, name = "ApiKeyRepo.record_use")]
     pub async fn record_use(
         &self,
+        on: impl Into<Exec<'_>>,
         key: &ApiKey,
         now: Timestamp,
         limiter_enabled: bool,
     ) -> Result<Option<ApiKey>, RepoError> {
-        let mut pooled = self.db().acquire().await?;
-        self.record_use_in(&mut pooled.conn(), key, now, limiter_enabled)
-            .await
-    }
-
-    #[tracing::instrument(skip_all, name = "ApiKeyRepo.record_use")]
-    pub async fn record_use_in(
-        &self,
-        conn: &mut Conn<'_>,
-        key: &ApiKey,
-        now: Timestamp,
-        limiter_enabled: bool,
-    ) -> Result<Option<ApiKey>, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let refill = match (key.refill_interval, key.refill_amount) {
             (Some(interval), Some(amount)) if interval > 0 && amount > 0 => Some((
                 now.minus(Duration::from_millis(u64::from(interval.unsigned_abs()))),

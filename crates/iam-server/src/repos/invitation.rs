@@ -5,7 +5,7 @@
 //! the recipient before anything is shown or changed.
 
 use shared_server::db::repo::{map_db_error, OrgRepo, Sql};
-use shared_server::db::{Conn, RepoError};
+use shared_server::db::{Exec, RepoError};
 use shared_server::entities::{OrganizationId, TeamId};
 use shared_server::Timestamp;
 
@@ -26,25 +26,17 @@ pub struct InvitationWithOrganization {
 
 impl InvitationRepo {
     /// The pending, unexpired invitation of `email` (any case) to `org`.
+    #[tracing::instrument(skip_all, name = "InvitationRepo.find_pending")]
     pub async fn find_pending(
         &self,
+        on: impl Into<Exec<'_>>,
         org: &OrganizationId,
         email: &str,
         now: Timestamp,
     ) -> Result<Option<Invitation>, RepoError> {
-        let mut pooled = self.db().acquire().await?;
-        self.find_pending_in(&mut pooled.conn(), org, email, now)
-            .await
-    }
-
-    #[tracing::instrument(skip_all, name = "InvitationRepo.find_pending")]
-    pub async fn find_pending_in(
-        &self,
-        conn: &mut Conn<'_>,
-        org: &OrganizationId,
-        email: &str,
-        now: Timestamp,
-    ) -> Result<Option<Invitation>, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let mut sql = Sql::new("SELECT * FROM iam_invitation WHERE organization_id = ");
         sql.push_bind(org)
             .push(" AND email = ")
@@ -62,12 +54,15 @@ impl InvitationRepo {
     /// The pending invitation of `email` to `org`, expired or not (the partial unique index
     /// allows one).
     #[tracing::instrument(skip_all, name = "InvitationRepo.find_pending_any_expiry")]
-    pub async fn find_pending_any_expiry_in(
+    pub async fn find_pending_any_expiry(
         &self,
-        conn: &mut Conn<'_>,
+        on: impl Into<Exec<'_>>,
         org: &OrganizationId,
         email: &str,
     ) -> Result<Option<Invitation>, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let mut sql = Sql::new("SELECT * FROM iam_invitation WHERE organization_id = ");
         sql.push_bind(org)
             .push(" AND email = ")
@@ -81,22 +76,16 @@ impl InvitationRepo {
     }
 
     /// The organization's invitations (every status when `status` is `None`), oldest first.
+    #[tracing::instrument(skip_all, name = "InvitationRepo.list")]
     pub async fn list(
         &self,
+        on: impl Into<Exec<'_>>,
         org: &OrganizationId,
         status: Option<InvitationStatus>,
     ) -> Result<Vec<Invitation>, RepoError> {
-        let mut pooled = self.db().acquire().await?;
-        self.list_in(&mut pooled.conn(), org, status).await
-    }
-
-    #[tracing::instrument(skip_all, name = "InvitationRepo.list")]
-    pub async fn list_in(
-        &self,
-        conn: &mut Conn<'_>,
-        org: &OrganizationId,
-        status: Option<InvitationStatus>,
-    ) -> Result<Vec<Invitation>, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let mut sql = Sql::new("SELECT * FROM iam_invitation WHERE organization_id = ");
         sql.push_bind(org).push(" AND deleted_at IS NULL");
         if let Some(status) = status {
@@ -109,22 +98,16 @@ impl InvitationRepo {
     }
 
     /// Pending, unexpired invitations of `org`.
+    #[tracing::instrument(skip_all, name = "InvitationRepo.count_pending")]
     pub async fn count_pending(
         &self,
+        on: impl Into<Exec<'_>>,
         org: &OrganizationId,
         now: Timestamp,
     ) -> Result<u64, RepoError> {
-        let mut pooled = self.db().acquire().await?;
-        self.count_pending_in(&mut pooled.conn(), org, now).await
-    }
-
-    #[tracing::instrument(skip_all, name = "InvitationRepo.count_pending")]
-    pub async fn count_pending_in(
-        &self,
-        conn: &mut Conn<'_>,
-        org: &OrganizationId,
-        now: Timestamp,
-    ) -> Result<u64, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let mut sql = Sql::new("SELECT COUNT(*) FROM iam_invitation WHERE organization_id = ");
         sql.push_bind(org)
             .push(" AND status = ")
@@ -140,9 +123,9 @@ impl InvitationRepo {
     }
 
     /// Moves the invitation to `status` if it is at `expected_version` (slices.md §2.3).
-    pub async fn set_status_in(
+    pub async fn set_status(
         &self,
-        conn: &mut Conn<'_>,
+        on: impl Into<Exec<'_>>,
         org: &OrganizationId,
         id: &InvitationId,
         status: InvitationStatus,
@@ -153,21 +136,24 @@ impl InvitationRepo {
             status: Some(status),
             ..Default::default()
         };
-        self.update_in(conn, org, id, expected_version, patch, actor)
+        self.update(on, org, id, expected_version, patch, actor)
             .await
     }
 
     /// Clears `team` from the organization's pending invitations (the team is being removed);
     /// returns how many changed.
     #[tracing::instrument(skip_all, name = "InvitationRepo.clear_team")]
-    pub async fn clear_team_in(
+    pub async fn clear_team(
         &self,
-        conn: &mut Conn<'_>,
+        on: impl Into<Exec<'_>>,
         org: &OrganizationId,
         team: &TeamId,
         now: Timestamp,
         actor: &str,
     ) -> Result<u64, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let mut sql = Sql::new("UPDATE iam_invitation SET team_id = NULL, updated_at = ");
         sql.push_bind(now)
             .push(", updated_by = ")
@@ -184,20 +170,15 @@ impl InvitationRepo {
 
     /// The invitation with this id in whichever organization holds it: the invitee's entry
     /// point (they hold the opaque id, not the organization). Callers must check the recipient.
+    #[tracing::instrument(skip_all, name = "InvitationRepo.find_for_invitee")]
     pub async fn find_for_invitee(
         &self,
+        on: impl Into<Exec<'_>>,
         id: &InvitationId,
     ) -> Result<Option<Invitation>, RepoError> {
-        let mut pooled = self.db().acquire().await?;
-        self.find_for_invitee_in(&mut pooled.conn(), id).await
-    }
-
-    #[tracing::instrument(skip_all, name = "InvitationRepo.find_for_invitee")]
-    pub async fn find_for_invitee_in(
-        &self,
-        conn: &mut Conn<'_>,
-        id: &InvitationId,
-    ) -> Result<Option<Invitation>, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let mut sql = Sql::new("SELECT * FROM iam_invitation WHERE id = ");
         sql.push_bind(id).push(" AND deleted_at IS NULL");
         sql.fetch_optional(conn)

@@ -4,7 +4,7 @@
 //! members joined with their users (list-members), lookups by email and owner counts.
 
 use shared_server::db::repo::{map_db_error, OrgRepo, Sql};
-use shared_server::db::{Conn, RepoError};
+use shared_server::db::{Exec, RepoError};
 use shared_server::entities::{Organization, OrganizationId, UserId};
 
 use crate::entities::{Member, MemberId, MemberStatus};
@@ -19,7 +19,7 @@ pub struct MemberWithUser {
     pub user_image: Option<String>,
 }
 
-/// Sort key of [`MemberRepo::list_with_users_in`].
+/// Sort key of [`MemberRepo::list_with_users`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum MemberSort {
     #[default]
@@ -29,7 +29,7 @@ pub enum MemberSort {
     Email,
 }
 
-/// Filter of [`MemberRepo::list_with_users_in`] (`filterField`/`filterValue`, equality).
+/// Filter of [`MemberRepo::list_with_users`] (`filterField`/`filterValue`, equality).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MemberMatch {
     Role(String),
@@ -58,22 +58,16 @@ shared_server::repository!(
 
 impl MemberRepo {
     /// The user's membership of `org` (any status), unless soft-deleted.
+    #[tracing::instrument(skip_all, name = "MemberRepo.find")]
     pub async fn find(
         &self,
+        on: impl Into<Exec<'_>>,
         org: &OrganizationId,
         user: &UserId,
     ) -> Result<Option<Member>, RepoError> {
-        let mut pooled = self.db().acquire().await?;
-        self.find_in(&mut pooled.conn(), org, user).await
-    }
-
-    #[tracing::instrument(skip_all, name = "MemberRepo.find")]
-    pub async fn find_in(
-        &self,
-        conn: &mut Conn<'_>,
-        org: &OrganizationId,
-        user: &UserId,
-    ) -> Result<Option<Member>, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let mut sql = Sql::new("SELECT * FROM iam_member WHERE organization_id = ");
         sql.push_bind(org)
             .push(" AND user_id = ")
@@ -85,17 +79,15 @@ impl MemberRepo {
     }
 
     /// Active members of `org`.
-    pub async fn count_active(&self, org: &OrganizationId) -> Result<u64, RepoError> {
-        let mut pooled = self.db().acquire().await?;
-        self.count_active_in(&mut pooled.conn(), org).await
-    }
-
     #[tracing::instrument(skip_all, name = "MemberRepo.count_active")]
-    pub async fn count_active_in(
+    pub async fn count_active(
         &self,
-        conn: &mut Conn<'_>,
+        on: impl Into<Exec<'_>>,
         org: &OrganizationId,
     ) -> Result<u64, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let mut sql = Sql::new("SELECT COUNT(*) FROM iam_member WHERE organization_id = ");
         sql.push_bind(org)
             .push(" AND status = ")
@@ -108,21 +100,15 @@ impl MemberRepo {
     /// The organizations where the user is an active member, personal first, then by when the
     /// user joined, then by the organization's age (slices.md §2.2). The first one is what a
     /// new session activates.
+    #[tracing::instrument(skip_all, name = "MemberRepo.list_active_for_user_personal_first")]
     pub async fn list_active_for_user_personal_first(
         &self,
+        on: impl Into<Exec<'_>>,
         user: &UserId,
     ) -> Result<Vec<Organization>, RepoError> {
-        let mut pooled = self.db().acquire().await?;
-        self.list_active_for_user_personal_first_in(&mut pooled.conn(), user)
-            .await
-    }
-
-    #[tracing::instrument(skip_all, name = "MemberRepo.list_active_for_user_personal_first")]
-    pub async fn list_active_for_user_personal_first_in(
-        &self,
-        conn: &mut Conn<'_>,
-        user: &UserId,
-    ) -> Result<Vec<Organization>, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         // COALESCE: NULL ordering differs between the backends; a membership without a join
         // time counts from its creation.
         let mut sql = Sql::new(
@@ -144,12 +130,15 @@ impl MemberRepo {
     /// Active members of `org` with their users, per `query`, and the total matching the
     /// filter (before offset/limit).
     #[tracing::instrument(skip_all, name = "MemberRepo.list_with_users")]
-    pub async fn list_with_users_in(
+    pub async fn list_with_users(
         &self,
-        conn: &mut Conn<'_>,
+        on: impl Into<Exec<'_>>,
         org: &OrganizationId,
         query: &MemberQuery,
     ) -> Result<(Vec<MemberWithUser>, u64), RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let filter = |sql: &mut Sql| {
             sql.push_bind(org)
                 .push(" AND m.status = ")
@@ -198,12 +187,15 @@ impl MemberRepo {
 
     /// One member of `org` with its user, by member id.
     #[tracing::instrument(skip_all, name = "MemberRepo.find_with_user")]
-    pub async fn find_with_user_in(
+    pub async fn find_with_user(
         &self,
-        conn: &mut Conn<'_>,
+        on: impl Into<Exec<'_>>,
         org: &OrganizationId,
         id: &MemberId,
     ) -> Result<Option<MemberWithUser>, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let mut sql = Sql::new(MEMBER_WITH_USER);
         sql.push_bind(org)
             .push(" AND m.id = ")
@@ -216,12 +208,15 @@ impl MemberRepo {
 
     /// The member of `org` whose user has this email (any case).
     #[tracing::instrument(skip_all, name = "MemberRepo.find_by_email")]
-    pub async fn find_by_email_in(
+    pub async fn find_by_email(
         &self,
-        conn: &mut Conn<'_>,
+        on: impl Into<Exec<'_>>,
         org: &OrganizationId,
         email: &str,
     ) -> Result<Option<MemberWithUser>, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let mut sql = Sql::new(MEMBER_WITH_USER);
         sql.push_bind(org)
             .push(" AND u.email = ")
@@ -234,11 +229,14 @@ impl MemberRepo {
 
     /// Active members of `org` holding the owner role (alone or in a list).
     #[tracing::instrument(skip_all, name = "MemberRepo.count_owners")]
-    pub async fn count_owners_in(
+    pub async fn count_owners(
         &self,
-        conn: &mut Conn<'_>,
+        on: impl Into<Exec<'_>>,
         org: &OrganizationId,
     ) -> Result<u64, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let mut sql = Sql::new("SELECT role FROM iam_member WHERE organization_id = ");
         sql.push_bind(org)
             .push(" AND status = ")

@@ -1,7 +1,7 @@
 //! Repositories of the IAM tables (slices.md §2.3). Each wraps the generic base repository of its
-//! entity (reached through `Deref`: `accounts.get(&id)`, `members.list(&org, filter, page)`) and
-//! adds the table's own queries, each with a pool form and an `_in(conn, …)` form so services
-//! can group writes in one transaction.
+//! entity (reached through `Deref`: `accounts.get(&db, &id)`, `members.list(&mut tx, &org, filter,
+//! page)`) and adds the table's own queries in the same form: each is written once and told
+//! where to run (the pool, or the caller's transaction, so services group writes atomically).
 
 mod account;
 mod apikey;

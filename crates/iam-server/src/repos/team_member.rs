@@ -2,7 +2,7 @@
 //! the organization, so a team id of another tenant reads as empty.
 
 use shared_server::db::repo::{map_db_error, OrgRepo, Sql};
-use shared_server::db::{Conn, RepoError};
+use shared_server::db::{Exec, RepoError};
 use shared_server::entities::{OrganizationId, Team, TeamId, UserId};
 
 use crate::entities::TeamMember;
@@ -14,22 +14,16 @@ shared_server::repository!(
 
 impl TeamMemberRepo {
     /// The team's members, oldest first.
+    #[tracing::instrument(skip_all, name = "TeamMemberRepo.list_by_team")]
     pub async fn list_by_team(
         &self,
+        on: impl Into<Exec<'_>>,
         org: &OrganizationId,
         team: &TeamId,
     ) -> Result<Vec<TeamMember>, RepoError> {
-        let mut pooled = self.db().acquire().await?;
-        self.list_by_team_in(&mut pooled.conn(), org, team).await
-    }
-
-    #[tracing::instrument(skip_all, name = "TeamMemberRepo.list_by_team")]
-    pub async fn list_by_team_in(
-        &self,
-        conn: &mut Conn<'_>,
-        org: &OrganizationId,
-        team: &TeamId,
-    ) -> Result<Vec<TeamMember>, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let mut sql = Sql::new("SELECT * FROM iam_team_member WHERE organization_id = ");
         sql.push_bind(org)
             .push(" AND team_id = ")
@@ -59,12 +53,15 @@ impl TeamMemberRepo {
 
     /// The teams of `org` the user belongs to, oldest first.
     #[tracing::instrument(skip_all, name = "TeamMemberRepo.list_teams_of_user")]
-    pub async fn list_teams_of_user_in(
+    pub async fn list_teams_of_user(
         &self,
-        conn: &mut Conn<'_>,
+        on: impl Into<Exec<'_>>,
         org: &OrganizationId,
         user: &UserId,
     ) -> Result<Vec<Team>, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let mut sql = Sql::new(
             "SELECT t.* FROM shared_team t JOIN iam_team_member tm ON tm.team_id = t.id \
              WHERE t.organization_id = ",
@@ -86,11 +83,14 @@ impl TeamMemberRepo {
     /// The user's own teams in every organization where they are an active member (oldest
     /// first): scoped by the user, never by a tenant the user does not belong to.
     #[tracing::instrument(skip_all, name = "TeamMemberRepo.list_teams_of_user_everywhere")]
-    pub async fn list_teams_of_user_everywhere_in(
+    pub async fn list_teams_of_user_everywhere(
         &self,
-        conn: &mut Conn<'_>,
+        on: impl Into<Exec<'_>>,
         user: &UserId,
     ) -> Result<Vec<Team>, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let mut sql = Sql::new(
             "SELECT t.* FROM shared_team t \
              JOIN iam_team_member tm ON tm.team_id = t.id AND tm.organization_id = t.organization_id \
@@ -111,13 +111,16 @@ impl TeamMemberRepo {
 
     /// The user's membership of the team, if any.
     #[tracing::instrument(skip_all, name = "TeamMemberRepo.find")]
-    pub async fn find_in(
+    pub async fn find(
         &self,
-        conn: &mut Conn<'_>,
+        on: impl Into<Exec<'_>>,
         org: &OrganizationId,
         team: &TeamId,
         user: &UserId,
     ) -> Result<Option<TeamMember>, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let mut sql = Sql::new("SELECT * FROM iam_team_member WHERE organization_id = ");
         sql.push_bind(org)
             .push(" AND team_id = ")
@@ -132,12 +135,15 @@ impl TeamMemberRepo {
 
     /// Members of the team.
     #[tracing::instrument(skip_all, name = "TeamMemberRepo.count_by_team")]
-    pub async fn count_by_team_in(
+    pub async fn count_by_team(
         &self,
-        conn: &mut Conn<'_>,
+        on: impl Into<Exec<'_>>,
         org: &OrganizationId,
         team: &TeamId,
     ) -> Result<u64, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let mut sql = Sql::new("SELECT COUNT(*) FROM iam_team_member WHERE organization_id = ");
         sql.push_bind(org)
             .push(" AND team_id = ")
@@ -151,24 +157,17 @@ impl TeamMemberRepo {
     }
 
     /// Removes the user from the team; `false` when they were not in it.
+    #[tracing::instrument(skip_all, name = "TeamMemberRepo.delete")]
     pub async fn delete(
         &self,
+        on: impl Into<Exec<'_>>,
         org: &OrganizationId,
         team: &TeamId,
         user: &UserId,
     ) -> Result<bool, RepoError> {
-        let mut pooled = self.db().acquire().await?;
-        self.delete_in(&mut pooled.conn(), org, team, user).await
-    }
-
-    #[tracing::instrument(skip_all, name = "TeamMemberRepo.delete")]
-    pub async fn delete_in(
-        &self,
-        conn: &mut Conn<'_>,
-        org: &OrganizationId,
-        team: &TeamId,
-        user: &UserId,
-    ) -> Result<bool, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let mut sql = Sql::new("DELETE FROM iam_team_member WHERE organization_id = ");
         sql.push_bind(org)
             .push(" AND team_id = ")
@@ -184,12 +183,15 @@ impl TeamMemberRepo {
 
     /// Removes the user from every team of `org` (they left the organization).
     #[tracing::instrument(skip_all, name = "TeamMemberRepo.delete_user")]
-    pub async fn delete_user_in(
+    pub async fn delete_user(
         &self,
-        conn: &mut Conn<'_>,
+        on: impl Into<Exec<'_>>,
         org: &OrganizationId,
         user: &UserId,
     ) -> Result<u64, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let mut sql = Sql::new("DELETE FROM iam_team_member WHERE organization_id = ");
         sql.push_bind(org).push(" AND user_id = ").push_bind(user);
         sql.execute(conn).await.map_err(map_db_error::<TeamMember>)

@@ -3,7 +3,7 @@
 //! under concurrent use.
 
 use shared_server::db::repo::{map_db_error, Repo, Sql};
-use shared_server::db::{Conn, RepoError};
+use shared_server::db::{Exec, RepoError};
 use shared_server::Timestamp;
 
 use crate::entities::Verification;
@@ -16,25 +16,17 @@ shared_server::repository!(
 impl VerificationRepo {
     /// The newest row of `identifier` that has not expired at `now` (and, when `value` is
     /// given, holds it).
+    #[tracing::instrument(skip_all, name = "VerificationRepo.find_valid")]
     pub async fn find_valid(
         &self,
+        on: impl Into<Exec<'_>>,
         identifier: &str,
         value: Option<&str>,
         now: Timestamp,
     ) -> Result<Option<Verification>, RepoError> {
-        let mut pooled = self.db().acquire().await?;
-        self.find_valid_in(&mut pooled.conn(), identifier, value, now)
-            .await
-    }
-
-    #[tracing::instrument(skip_all, name = "VerificationRepo.find_valid")]
-    pub async fn find_valid_in(
-        &self,
-        conn: &mut Conn<'_>,
-        identifier: &str,
-        value: Option<&str>,
-        now: Timestamp,
-    ) -> Result<Option<Verification>, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let mut sql = Sql::new("SELECT * FROM iam_verification WHERE identifier = ");
         sql.push_bind(identifier.to_string())
             .push(" AND expires_at > ")
@@ -50,22 +42,16 @@ impl VerificationRepo {
 
     /// Deletes every row of `identifier` and returns the newest one if it had not expired at
     /// `now`: the single use of a token (a second call finds nothing).
+    #[tracing::instrument(skip_all, name = "VerificationRepo.consume")]
     pub async fn consume(
         &self,
+        on: impl Into<Exec<'_>>,
         identifier: &str,
         now: Timestamp,
     ) -> Result<Option<Verification>, RepoError> {
-        let mut pooled = self.db().acquire().await?;
-        self.consume_in(&mut pooled.conn(), identifier, now).await
-    }
-
-    #[tracing::instrument(skip_all, name = "VerificationRepo.consume")]
-    pub async fn consume_in(
-        &self,
-        conn: &mut Conn<'_>,
-        identifier: &str,
-        now: Timestamp,
-    ) -> Result<Option<Verification>, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let mut sql = Sql::new("DELETE FROM iam_verification WHERE identifier = ");
         sql.push_bind(identifier.to_string()).push(" RETURNING *");
         let deleted: Vec<Verification> = sql
@@ -80,18 +66,15 @@ impl VerificationRepo {
     }
 
     /// Deletes every row of `identifier`; returns how many.
-    pub async fn delete_by_identifier(&self, identifier: &str) -> Result<u64, RepoError> {
-        let mut pooled = self.db().acquire().await?;
-        self.delete_by_identifier_in(&mut pooled.conn(), identifier)
-            .await
-    }
-
     #[tracing::instrument(skip_all, name = "VerificationRepo.delete_by_identifier")]
-    pub async fn delete_by_identifier_in(
+    pub async fn delete_by_identifier(
         &self,
-        conn: &mut Conn<'_>,
+        on: impl Into<Exec<'_>>,
         identifier: &str,
     ) -> Result<u64, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let mut sql = Sql::new("DELETE FROM iam_verification WHERE identifier = ");
         sql.push_bind(identifier.to_string());
         sql.execute(conn)
@@ -100,17 +83,15 @@ impl VerificationRepo {
     }
 
     /// Deletes rows that expired at or before `now`; returns how many.
-    pub async fn delete_expired(&self, now: Timestamp) -> Result<u64, RepoError> {
-        let mut pooled = self.db().acquire().await?;
-        self.delete_expired_in(&mut pooled.conn(), now).await
-    }
-
     #[tracing::instrument(skip_all, name = "VerificationRepo.delete_expired")]
-    pub async fn delete_expired_in(
+    pub async fn delete_expired(
         &self,
-        conn: &mut Conn<'_>,
+        on: impl Into<Exec<'_>>,
         now: Timestamp,
     ) -> Result<u64, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let mut sql = Sql::new("DELETE FROM iam_verification WHERE expires_at <= ");
         sql.push_bind(now);
         sql.execute(conn)

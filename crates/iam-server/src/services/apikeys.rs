@@ -22,7 +22,7 @@ use shared_server::entities::{
     Audit, Organization, OrganizationId, Session, SessionId, User, UserId,
 };
 use shared_server::repos::{OrganizationRepo, UserRepo};
-use shared_server::{Clock, RepoError, Timestamp};
+use shared_server::{Clock, Db, RepoError, Timestamp};
 
 use crate::config::IamConfig;
 use crate::entities::{
@@ -140,6 +140,7 @@ impl std::fmt::Debug for ApiKeyCaller {
 
 /// The API-key operations (see the module documentation).
 pub struct ApiKeyService {
+    db: Db,
     clock: Arc<dyn Clock>,
     config: Arc<IamConfig>,
     settings: ApiKeySettings,
@@ -174,6 +175,7 @@ fn not_found() -> IamError {
 impl ApiKeyService {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
+        db: Db,
         clock: Arc<dyn Clock>,
         config: Arc<IamConfig>,
         settings: ApiKeySettings,
@@ -183,6 +185,7 @@ impl ApiKeyService {
         members: MemberRepo,
     ) -> Self {
         Self {
+            db,
             clock,
             config,
             settings,
@@ -357,7 +360,10 @@ impl ApiKeyService {
             metadata: metadata.map(|m| m.to_string()),
             source: Some(API_KEY_SOURCE.to_string()),
         };
-        let key = self.keys.insert(org, new, user.id.as_str()).await?;
+        let key = self
+            .keys
+            .insert(&self.db, org, new, user.id.as_str())
+            .await?;
         tracing::info!(user.id = %user.id, org.id = %org, apikey.id = %key.id, "API key created");
         Ok((key, plain))
     }
@@ -372,7 +378,7 @@ impl ApiKeyService {
         let (Some(org), Ok(id)) = (org, ApiKeyId::parse(id)) else {
             return Err(not_found());
         };
-        let key = self.keys.find_by_id(org, &id).await?;
+        let key = self.keys.find_by_id(&self.db, org, &id).await?;
         let key = key.filter(|k| &k.user_id == user).ok_or_else(not_found)?;
         self.delete_expired_if_due().await;
         Ok(key)
@@ -388,7 +394,7 @@ impl ApiKeyService {
         let Some(org) = org else {
             return Ok((Vec::new(), 0));
         };
-        let keys = self.keys.list_by_user(org, user, query).await?;
+        let keys = self.keys.list_by_user(&self.db, org, user, query).await?;
         let total = self.keys.count_by_user(org, user).await?;
         self.delete_expired_if_due().await;
         Ok((keys, total))
@@ -473,6 +479,7 @@ impl ApiKeyService {
             match self
                 .keys
                 .update(
+                    &self.db,
                     &org,
                     &current.id,
                     current.audit.version,
@@ -489,7 +496,7 @@ impl ApiKeyService {
                 Err(RepoError::VersionConflict { .. }) => {
                     current = self
                         .keys
-                        .find_by_id(&org, &current.id)
+                        .find_by_id(&self.db, &org, &current.id)
                         .await?
                         .ok_or_else(not_found)?;
                 }
@@ -517,7 +524,11 @@ impl ApiKeyService {
             return Err(IamError::unauthorized(ErrorCode::UserBanned));
         }
         let key = self.get(&user.id, org, id).await?;
-        match self.keys.hard_delete(&key.organization_id, &key.id).await {
+        match self
+            .keys
+            .hard_delete(&self.db, &key.organization_id, &key.id)
+            .await
+        {
             Ok(()) => {}
             Err(RepoError::NotFound { .. }) => return Err(not_found()),
             Err(other) => return Err(other.into()),
@@ -547,7 +558,7 @@ impl ApiKeyService {
         let invalid = || IamError::unauthorized(ErrorCode::InvalidApiKey);
         let mut key = self
             .keys
-            .find_by_key_hash(&hash)
+            .find_by_key_hash(&self.db, &hash)
             .await?
             .ok_or_else(invalid)?;
         for _ in 0..USE_ATTEMPTS {
@@ -575,14 +586,14 @@ impl ApiKeyService {
                 return Err(api(StatusCode::TOO_MANY_REQUESTS, ErrorCode::UsageExceeded));
             }
             let limiter = self.settings.rate_limit_enabled;
-            if let Some(used) = self.keys.record_use(&key, now, limiter).await? {
+            if let Some(used) = self.keys.record_use(&self.db, &key, now, limiter).await? {
                 self.delete_expired_if_due().await;
                 return Ok(used);
             }
             // A guard failed: read the row again and say which one.
             let fresh = self
                 .keys
-                .find_by_key_hash(&hash)
+                .find_by_key_hash(&self.db, &hash)
                 .await?
                 .ok_or_else(invalid)?;
             let limits_changed = fresh.rate_limit_enabled != key.rate_limit_enabled
@@ -629,7 +640,7 @@ impl ApiKeyService {
         let key = self.verify(plain).await?;
         let user = self
             .users
-            .find_by_id(&key.user_id)
+            .find_by_id(&self.db, &key.user_id)
             .await?
             .ok_or_else(|| IamError::unauthorized(ErrorCode::InvalidReferenceIdFromApiKey))?;
         let organization = self.key_organization(&key).await?;
@@ -679,13 +690,13 @@ impl ApiKeyService {
     async fn key_organization(&self, key: &ApiKey) -> Result<Option<Organization>, IamError> {
         let active = self
             .members
-            .find(&key.organization_id, &key.user_id)
+            .find(&self.db, &key.organization_id, &key.user_id)
             .await?
             .is_some_and(|m| m.status == MemberStatus::Active);
         if !active {
             return Ok(None);
         }
-        Ok(self.orgs.find_by_id(&key.organization_id).await?)
+        Ok(self.orgs.find_by_id(&self.db, &key.organization_id).await?)
     }
 }
 

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use axum::http::StatusCode;
 use shared_server::auth::AuthContext;
-use shared_server::db::Conn;
+use shared_server::db::Exec;
 use shared_server::entities::{
     NewSession, NewUser, Organization, Session, SessionPatch, User, UserId, UserPatch,
 };
@@ -23,7 +23,7 @@ use crate::entities::{Account, MemberStatus, NewVerification, CREDENTIAL_PROVIDE
 use crate::error::{ErrorCode, IamError};
 use crate::repos::{AccountRepo, MemberRepo, VerificationRepo};
 use crate::services::emails;
-use crate::services::organizations::create_personal_organization_in;
+use crate::services::organizations::create_personal_organization;
 use crate::services::password::{PasswordCheck, PasswordHasher};
 use crate::services::tokens::{self, EmailClaims, JwtError};
 
@@ -196,7 +196,7 @@ impl AuthService {
         if self
             .repos
             .users
-            .find_by_email(&input.email)
+            .find_by_email(&self.db, &input.email)
             .await?
             .is_some()
         {
@@ -217,7 +217,7 @@ impl AuthService {
                     client.clone(),
                 );
                 Box::pin(async move {
-                    this.sign_up_in(&mut tx.conn(), input, hash, token, &client)
+                    this.write_sign_up(&mut *tx, input, hash, token, &client)
                         .await
                 })
             })
@@ -242,27 +242,36 @@ impl AuthService {
     }
 
     /// The sign-up writes, on the transaction's connection.
-    async fn sign_up_in(
+    async fn write_sign_up(
         &self,
-        conn: &mut Conn<'_>,
+        on: impl Into<Exec<'_>>,
         input: SignUpInput,
         hash: String,
         token: String,
         client: &ClientInfo,
     ) -> Result<SignedIn, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let now = self.now();
         let new_user = NewUser {
             image: input.image.clone(),
             source: Some(API_SOURCE.to_string()),
             ..NewUser::new(input.name.clone(), input.email.clone())
         };
-        let user = self.repos.users.insert_in(conn, new_user, "app").await?;
-        create_personal_organization_in(conn, &self.repos.orgs, &self.repos.members, &user, now)
-            .await?;
+        let user = self.repos.users.insert(&mut *conn, new_user, "app").await?;
+        create_personal_organization(
+            &mut *conn,
+            &self.repos.orgs,
+            &self.repos.members,
+            &user,
+            now,
+        )
+        .await?;
         self.repos
             .accounts
-            .insert_in(
-                conn,
+            .insert(
+                &mut *conn,
                 crate::entities::NewAccount::credential(&user.id, hash),
                 user.id.as_str(),
             )
@@ -274,11 +283,11 @@ impl AuthService {
                     message: format!("verification email: {e}"),
                 })?;
             if let Some(email) = email {
-                self.queue_in(conn, email).await?;
+                self.queue(&mut *conn, email).await?;
             }
         }
         let session = self
-            .insert_session_in(conn, &user, input.remember, client, token)
+            .insert_session(&mut *conn, &user, input.remember, client, token)
             .await?;
         Ok(SignedIn { user, session })
     }
@@ -294,11 +303,15 @@ impl AuthService {
         client: &ClientInfo,
     ) -> Result<SignedIn, IamError> {
         let invalid = || IamError::unauthorized(ErrorCode::InvalidEmailOrPassword);
-        let Some(user) = self.repos.users.find_by_email(email).await? else {
+        let Some(user) = self.repos.users.find_by_email(&self.db, email).await? else {
             self.passwords.verify_dummy(password).await?;
             return Err(invalid());
         };
-        let account = self.repos.accounts.find_credential(&user.id).await?;
+        let account = self
+            .repos
+            .accounts
+            .find_credential(&self.db, &user.id)
+            .await?;
         let Some((account, stored)) = account.and_then(|a| a.password.clone().map(|p| (a, p)))
         else {
             self.passwords.verify_dummy(password).await?;
@@ -323,7 +336,7 @@ impl AuthService {
             let hash = self.passwords.hash(password).await?;
             self.repos
                 .accounts
-                .set_password(&account.user_id, hash, account.user_id.as_str())
+                .set_password(&self.db, &account.user_id, hash, account.user_id.as_str())
                 .await?;
             Ok::<_, IamError>(())
         }
@@ -351,20 +364,22 @@ impl AuthService {
         client: &ClientInfo,
     ) -> Result<Session, IamError> {
         let token = tokens::new_session_token()?;
-        let mut pooled = self.db.acquire().await?;
         Ok(self
-            .insert_session_in(&mut pooled.conn(), user, remember, client, token)
+            .insert_session(&self.db, user, remember, client, token)
             .await?)
     }
 
-    async fn insert_session_in(
+    async fn insert_session(
         &self,
-        conn: &mut Conn<'_>,
+        on: impl Into<Exec<'_>>,
         user: &User,
         remember: bool,
         client: &ClientInfo,
         token: String,
     ) -> Result<Session, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let lifetime = if remember {
             self.config.session_expires_in
         } else {
@@ -373,7 +388,7 @@ impl AuthService {
         let active = self
             .repos
             .members
-            .list_active_for_user_personal_first_in(conn, &user.id)
+            .list_active_for_user_personal_first(&mut *conn, &user.id)
             .await?
             .into_iter()
             .next();
@@ -386,7 +401,7 @@ impl AuthService {
         };
         self.repos
             .sessions
-            .insert_in(conn, new, user.id.as_str())
+            .insert(&mut *conn, new, user.id.as_str())
             .await
     }
 
@@ -395,10 +410,15 @@ impl AuthService {
         &self,
         token: &str,
     ) -> Result<Option<(Session, User)>, IamError> {
-        let Some(session) = self.repos.sessions.find_by_token(token).await? else {
+        let Some(session) = self.repos.sessions.find_by_token(&self.db, token).await? else {
             return Ok(None);
         };
-        match self.repos.users.find_by_id(&session.user_id).await? {
+        match self
+            .repos
+            .users
+            .find_by_id(&self.db, &session.user_id)
+            .await?
+        {
             Some(user) => Ok(Some((session, user))),
             None => Ok(None),
         }
@@ -406,7 +426,7 @@ impl AuthService {
 
     /// Deletes the session with this token (an expired one included).
     pub async fn delete_session(&self, token: &str) -> Result<bool, IamError> {
-        Ok(self.repos.sessions.delete_by_token(token).await?)
+        Ok(self.repos.sessions.delete_by_token(&self.db, token).await?)
     }
 
     /// Whether the session is due for the sliding refresh: at least `updateAge` since it was
@@ -427,6 +447,7 @@ impl AuthService {
             .repos
             .sessions
             .update(
+                &self.db,
                 &session.id,
                 session.audit.version,
                 patch,
@@ -438,7 +459,7 @@ impl AuthService {
             Err(RepoError::VersionConflict { .. }) => self
                 .repos
                 .sessions
-                .find_by_token(&session.token)
+                .find_by_token(&self.db, &session.token)
                 .await?
                 .ok_or_else(|| IamError::unauthorized(ErrorCode::FailedToGetSession)),
             Err(RepoError::NotFound { .. }) => {
@@ -455,14 +476,14 @@ impl AuthService {
 
     /// The user's unexpired sessions, newest first.
     pub async fn list_sessions(&self, user: &UserId) -> Result<Vec<Session>, IamError> {
-        Ok(self.repos.sessions.list_by_user(user).await?)
+        Ok(self.repos.sessions.list_by_user(&self.db, user).await?)
     }
 
     /// Deletes the session with `token` if it is the user's; returns whether one was deleted.
     pub async fn revoke_session(&self, user: &UserId, token: &str) -> Result<bool, IamError> {
-        match self.repos.sessions.find_by_token(token).await? {
+        match self.repos.sessions.find_by_token(&self.db, token).await? {
             Some(session) if &session.user_id == user => {
-                Ok(self.repos.sessions.delete_by_token(token).await?)
+                Ok(self.repos.sessions.delete_by_token(&self.db, token).await?)
             }
             _ => Ok(false),
         }
@@ -477,7 +498,7 @@ impl AuthService {
         Ok(self
             .repos
             .sessions
-            .delete_by_user(user, keep.map(|s| &s.id))
+            .delete_by_user(&self.db, user, keep.map(|s| &s.id))
             .await?)
     }
 
@@ -515,11 +536,11 @@ impl AuthService {
             let active_member = self
                 .repos
                 .members
-                .find(org_id, &user.id)
+                .find(&self.db, org_id, &user.id)
                 .await?
                 .is_some_and(|m| m.status == MemberStatus::Active);
             if active_member {
-                if let Some(org) = self.repos.orgs.find_by_id(org_id).await? {
+                if let Some(org) = self.repos.orgs.find_by_id(&self.db, org_id).await? {
                     return Ok((session, Some(org)));
                 }
             }
@@ -527,7 +548,7 @@ impl AuthService {
         let choice = self
             .repos
             .members
-            .list_active_for_user_personal_first(&user.id)
+            .list_active_for_user_personal_first(&self.db, &user.id)
             .await?
             .into_iter()
             .next();
@@ -539,7 +560,7 @@ impl AuthService {
         match self
             .repos
             .sessions
-            .set_active_organization(&session.id, choice.as_ref().map(|o| &o.id), team)
+            .set_active_organization(&self.db, &session.id, choice.as_ref().map(|o| &o.id), team)
             .await
         {
             Ok(updated) => Ok((updated, choice)),
@@ -560,13 +581,19 @@ impl AuthService {
             let current = self
                 .repos
                 .users
-                .find_by_id(user)
+                .find_by_id(&self.db, user)
                 .await?
                 .ok_or_else(|| IamError::bad_request(ErrorCode::UserNotFound))?;
             match self
                 .repos
                 .users
-                .update(user, current.audit.version, patch.clone(), user.as_str())
+                .update(
+                    &self.db,
+                    user,
+                    current.audit.version,
+                    patch.clone(),
+                    user.as_str(),
+                )
                 .await
             {
                 Ok(updated) => return Ok(updated),
@@ -590,7 +617,7 @@ impl AuthService {
     async fn credential_hash(&self, user: &UserId) -> Result<String, IamError> {
         self.repos
             .accounts
-            .find_credential(user)
+            .find_credential(&self.db, user)
             .await?
             .and_then(|a| a.password)
             .ok_or_else(|| IamError::bad_request(ErrorCode::CredentialAccountNotFound))
@@ -636,16 +663,16 @@ impl AuthService {
                     let conn = &mut tx.conn();
                     this.repos
                         .accounts
-                        .set_password_in(conn, &user.id, hash, user.id.as_str())
+                        .set_password(&mut *conn, &user.id, hash, user.id.as_str())
                         .await?;
                     if !revoke_others {
                         return Ok(None);
                     }
                     this.repos
                         .sessions
-                        .delete_by_user_in(conn, &user.id, None)
+                        .delete_by_user(&mut *conn, &user.id, None)
                         .await?;
-                    this.insert_session_in(conn, &user, remember, &client, token)
+                    this.insert_session(&mut *conn, &user, remember, &client, token)
                         .await
                         .map(Some)
                 })
@@ -658,7 +685,7 @@ impl AuthService {
     /// Deletes the user; sessions, accounts, memberships and owned organizations go with it
     /// (foreign keys cascade).
     pub async fn delete_user(&self, user: &UserId) -> Result<(), IamError> {
-        match self.repos.users.hard_delete(user).await {
+        match self.repos.users.hard_delete(&self.db, user).await {
             Ok(()) | Err(RepoError::NotFound { .. }) => {
                 tracing::info!(user.id = %user, "user deleted");
                 Ok(())
@@ -675,18 +702,21 @@ impl AuthService {
         let valid = self
             .repos
             .verifications
-            .find_valid(&identifier, Some(user.as_str()), now)
+            .find_valid(&self.db, &identifier, Some(user.as_str()), now)
             .await?
             .is_some();
         if valid {
-            self.repos.verifications.consume(&identifier, now).await?;
+            self.repos
+                .verifications
+                .consume(&self.db, &identifier, now)
+                .await?;
         }
         Ok(valid)
     }
 
     /// The user's accounts.
     pub async fn list_accounts(&self, user: &UserId) -> Result<Vec<Account>, IamError> {
-        Ok(self.repos.accounts.list_by_user(user).await?)
+        Ok(self.repos.accounts.list_by_user(&self.db, user).await?)
     }
 
     // -----------------------------------------------------------------------------------------
@@ -711,7 +741,7 @@ impl AuthService {
         email: &str,
         redirect_to: Option<&str>,
     ) -> Result<(), IamError> {
-        let Some(user) = self.repos.users.find_by_email(email).await? else {
+        let Some(user) = self.repos.users.find_by_email(&self.db, email).await? else {
             tracing::info!("password reset requested for an unknown email");
             return Ok(());
         };
@@ -735,9 +765,9 @@ impl AuthService {
                     let conn = &mut tx.conn();
                     this.repos
                         .verifications
-                        .insert_in(conn, new, &actor)
+                        .insert(&mut *conn, new, &actor)
                         .await?;
-                    this.queue_in(conn, email).await
+                    this.queue(&mut *conn, email).await
                 })
             })
             .await?;
@@ -750,7 +780,7 @@ impl AuthService {
         Ok(self
             .repos
             .verifications
-            .find_valid(&self.reset_identifier(token), None, self.now())
+            .find_valid(&self.db, &self.reset_identifier(token), None, self.now())
             .await?
             .is_some())
     }
@@ -764,7 +794,7 @@ impl AuthService {
         if self
             .repos
             .verifications
-            .find_valid(&identifier, None, now)
+            .find_valid(&self.db, &identifier, None, now)
             .await?
             .is_none()
         {
@@ -777,7 +807,7 @@ impl AuthService {
             .transaction(move |tx| {
                 let (this, identifier, hash) = (this.clone(), identifier.clone(), hash.clone());
                 Box::pin(async move {
-                    this.reset_password_in(&mut tx.conn(), &identifier, hash, now)
+                    this.write_password_reset(&mut *tx, &identifier, hash, now)
                         .await
                 })
             })
@@ -793,23 +823,26 @@ impl AuthService {
     }
 
     /// Consumes the token (the row is gone whatever follows) and stores the hash.
-    async fn reset_password_in(
+    async fn write_password_reset(
         &self,
-        conn: &mut Conn<'_>,
+        on: impl Into<Exec<'_>>,
         identifier: &str,
         hash: String,
         now: Timestamp,
     ) -> Result<ResetOutcome, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let Some(row) = self
             .repos
             .verifications
-            .consume_in(conn, identifier, now)
+            .consume(&mut *conn, identifier, now)
             .await?
         else {
             return Ok(ResetOutcome::InvalidToken);
         };
         let user = match UserId::parse(&row.value) {
-            Ok(id) => self.repos.users.find_by_id_in(conn, &id).await?,
+            Ok(id) => self.repos.users.find_by_id(&mut *conn, &id).await?,
             Err(_) => None,
         };
         let Some(user) = user else {
@@ -817,12 +850,12 @@ impl AuthService {
         };
         self.repos
             .accounts
-            .set_password_in(conn, &user.id, hash, user.id.as_str())
+            .set_password(&mut *conn, &user.id, hash, user.id.as_str())
             .await?;
         if self.config.revoke_sessions_on_password_reset {
             self.repos
                 .sessions
-                .delete_by_user_in(conn, &user.id, None)
+                .delete_by_user(&mut *conn, &user.id, None)
                 .await?;
         }
         Ok(ResetOutcome::Done(user.id))
@@ -874,21 +907,10 @@ impl AuthService {
 
     /// Queues a message inside the caller's transaction. A message the mailer refuses as
     /// invalid (nothing was written) is logged and skipped: it must not undo a sign-up.
-    async fn queue_in(&self, conn: &mut Conn<'_>, email: OutgoingEmail) -> Result<(), RepoError> {
-        match self.mailer.send_in(conn, email).await {
+    async fn queue(&self, on: impl Into<Exec<'_>>, email: OutgoingEmail) -> Result<(), RepoError> {
+        match self.mailer.send(on.into(), email).await {
             Ok(_) => Ok(()),
             Err(MailError::Storage(error)) => Err(error),
-            Err(error) => {
-                tracing::warn!(%error, "an auth email was not queued");
-                Ok(())
-            }
-        }
-    }
-
-    async fn queue(&self, email: OutgoingEmail) -> Result<(), IamError> {
-        match self.mailer.send(email).await {
-            Ok(_) => Ok(()),
-            Err(MailError::Storage(error)) => Err(error.into()),
             Err(error) => {
                 tracing::warn!(%error, "an auth email was not queued");
                 Ok(())
@@ -903,7 +925,7 @@ impl AuthService {
         callback_url: Option<&str>,
     ) -> Result<(), IamError> {
         match self.verification_email(user, None, callback_url)? {
-            Some(email) => self.queue(email).await,
+            Some(email) => Ok(self.queue(&self.db, email).await?),
             None => Ok(()),
         }
     }
@@ -922,7 +944,13 @@ impl AuthService {
                 "Email is the same",
             ));
         }
-        if self.repos.users.find_by_email(new_email).await?.is_some() {
+        if self
+            .repos
+            .users
+            .find_by_email(&self.db, new_email)
+            .await?
+            .is_some()
+        {
             tracing::info!(user.id = %user.id, "email change to a used address ignored");
             return Ok(());
         }
@@ -934,7 +962,7 @@ impl AuthService {
         )?;
         let url = emails::verification_link(&self.config.auth_url(), &jwt, callback_url);
         match built(emails::verification_email(user, new_email, &url)) {
-            Some(email) => self.queue(email).await,
+            Some(email) => Ok(self.queue(&self.db, email).await?),
             None => Ok(()),
         }
     }
@@ -956,7 +984,7 @@ impl AuthService {
         let user = self
             .repos
             .users
-            .find_by_email(&claims.email)
+            .find_by_email(&self.db, &claims.email)
             .await?
             .ok_or_else(|| IamError::unauthorized(ErrorCode::UserNotFound))?;
         if claims
@@ -997,7 +1025,7 @@ impl AuthService {
                 )?;
                 let url = emails::verification_link(&self.config.auth_url(), &jwt, None);
                 if let Some(email) = built(emails::verification_email(&user, update_to, &url)) {
-                    self.queue(email).await?;
+                    self.queue(&self.db, email).await?;
                 }
                 Ok(EmailVerified::ConfirmationSent)
             }
@@ -1044,7 +1072,7 @@ impl AuthService {
         Ok(self
             .repos
             .accounts
-            .find_credential(user)
+            .find_credential(&self.db, user)
             .await?
             .is_some_and(|a| a.provider_id == CREDENTIAL_PROVIDER && a.password.is_some()))
     }

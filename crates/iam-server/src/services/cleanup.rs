@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use shared_server::repos::SessionRepo;
-use shared_server::Clock;
+use shared_server::{Clock, Db};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -27,6 +27,7 @@ pub struct CleanupReport {
 /// The housekeeping job.
 #[derive(Clone)]
 pub struct IamCleanup {
+    db: Db,
     verifications: VerificationRepo,
     sessions: SessionRepo,
     clock: Arc<dyn Clock>,
@@ -57,11 +58,13 @@ impl CleanupHandle {
 
 impl IamCleanup {
     pub fn new(
+        db: Db,
         verifications: VerificationRepo,
         sessions: SessionRepo,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
+            db,
             verifications,
             sessions,
             clock,
@@ -71,10 +74,10 @@ impl IamCleanup {
     /// One pass: expired verifications, and sessions expired for longer than the grace.
     pub async fn run_once(&self) -> Result<CleanupReport, IamError> {
         let now = self.clock.now();
-        let verifications = self.verifications.delete_expired(now).await?;
+        let verifications = self.verifications.delete_expired(&self.db, now).await?;
         let sessions = self
             .sessions
-            .delete_expired(now.minus(EXPIRED_SESSION_GRACE))
+            .delete_expired(&self.db, now.minus(EXPIRED_SESSION_GRACE))
             .await?;
         Ok(CleanupReport {
             verifications,

@@ -27,7 +27,7 @@ impl OrgMembers for IamOrgMembers {
         org: &OrganizationId,
         user: &UserId,
     ) -> Result<Option<MemberRoles>, AuthError> {
-        let member = self.members.find(org, user).await?;
+        let member = self.members.find(self.members.db(), org, user).await?;
         Ok(member
             .filter(|member| member.status == MemberStatus::Active)
             .map(|member| MemberRoles::parse(&member.role.as_string())))

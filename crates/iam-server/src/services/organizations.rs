@@ -2,7 +2,7 @@
 //! new user gets a personal organization (owner membership, same transaction as the user), and
 //! a session's active organization is chosen personal-first.
 
-use shared_server::db::Conn;
+use shared_server::db::Exec;
 use shared_server::entities::{NewOrganization, Organization, OrganizationType, User};
 use shared_server::repos::OrganizationRepo;
 use shared_server::Timestamp;
@@ -78,20 +78,23 @@ pub fn personal_slug(name: &str, user: &User) -> String {
     format!("{}-{suffix}", slug_base(name))
 }
 
-/// Creates the user's personal organization and owner membership on `conn` (the sign-up
+/// Creates the user's personal organization and owner membership where `on` says (the sign-up
 /// transaction). A taken slug gets `-2`, `-3`, … appended.
-pub async fn create_personal_organization_in(
-    conn: &mut Conn<'_>,
+pub async fn create_personal_organization(
+    on: impl Into<Exec<'_>>,
     orgs: &OrganizationRepo,
     members: &MemberRepo,
     user: &User,
     now: Timestamp,
 ) -> Result<Organization, RepoError> {
+    let mut on = on.into();
+    let mut held = on.conn().await?;
+    let conn = &mut held.conn();
     let name = personal_organization_name(&user.name);
     let base = personal_slug(&name, user);
     let mut slug = base.clone();
     let mut n = 1;
-    while orgs.slug_exists_in(conn, &slug).await? {
+    while orgs.slug_exists(&mut *conn, &slug).await? {
         n += 1;
         if n > 1000 {
             return Err(RepoError::Conflict {
@@ -107,12 +110,12 @@ pub async fn create_personal_organization_in(
         ..NewOrganization::new(name, slug, user.id.clone())
     };
     let actor = user.id.as_str();
-    let org = orgs.insert_in(conn, new, actor).await?;
+    let org = orgs.insert(&mut *conn, new, actor).await?;
     let member = NewMember {
         source: Some(AUTO_CREATED_SOURCE.to_string()),
         ..NewMember::active(user.id.clone(), MemberRole::Owner, now)
     };
-    members.insert_in(conn, &org.id, member, actor).await?;
+    members.insert(&mut *conn, &org.id, member, actor).await?;
     Ok(org)
 }
 

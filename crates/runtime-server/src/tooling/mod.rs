@@ -30,8 +30,8 @@ pub struct Tooling {
 }
 
 fn filter(config: &AppConfig) -> EnvFilter {
-    std::env::var("RUST_LOG")
-        .ok()
+    shared_server::config::Vars::process()
+        .get("RUST_LOG")
         .and_then(|directives| EnvFilter::try_new(directives).ok())
         .unwrap_or_else(|| {
             let level = config.log_level.to_ascii_lowercase();

@@ -3,11 +3,15 @@
 //!
 //! Repositories are written once: SQL uses `$1`-style placeholders (both backends accept them)
 //! and portable types, and [`on_conn!`](crate::on_conn) dispatches a body to the concrete
-//! connection type, so each backend gets statically typed sqlx code without duplication.
+//! connection type, so each backend gets statically typed sqlx code without duplication. Each
+//! repository method runs where its [`Exec`] says: the pool or the caller's transaction.
 
+mod columns;
 mod connect;
 mod error;
+mod exec;
 mod health;
+mod macros;
 pub mod migrate;
 pub mod repo;
 mod transaction;
@@ -19,8 +23,10 @@ use std::time::Duration;
 use sqlx::pool::PoolConnection;
 use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
+pub use columns::Columns;
 pub use connect::{redact_url, sqlite_path, DbConfig};
 pub use error::{DbError, RepoError};
+pub use exec::{Exec, HeldConn};
 pub use health::{is_unavailable, DatabaseUnreachable, RETRY_AFTER_SECONDS};
 pub use value::SqlValue;
 
@@ -182,8 +188,7 @@ impl Db {
     }
 }
 
-/// A borrowed connection of either backend: the argument of every repository method that can run
-/// inside a caller's transaction.
+/// A borrowed connection of either backend (what an [`Exec::Conn`] holds).
 pub enum Conn<'c> {
     Sqlite(&'c mut SqliteConnection),
     Postgres(&'c mut PgConnection),
@@ -194,6 +199,14 @@ impl Conn<'_> {
         match self {
             Conn::Sqlite(_) => Backend::Sqlite,
             Conn::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// The same connection, lent for a shorter time.
+    pub fn reborrow(&mut self) -> Conn<'_> {
+        match self {
+            Conn::Sqlite(c) => Conn::Sqlite(c),
+            Conn::Postgres(c) => Conn::Postgres(c),
         }
     }
 }

@@ -19,7 +19,7 @@ impl Db {
     ///
     /// ```ignore
     /// let user = db.transaction(|tx| Box::pin(async move {
-    ///     users.insert_in(&mut tx.conn(), new_user, "app").await
+    ///     users.insert(tx, new_user, "app").await
     /// })).await?;
     /// ```
     pub async fn transaction<T, F>(&self, mut work: F) -> Result<T, RepoError>

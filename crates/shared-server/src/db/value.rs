@@ -81,3 +81,11 @@ from_value!(bool, Bool);
 from_value!(Timestamp, Ts);
 from_value!(Json, Json);
 from_value!(Vec<u8>, Bytes);
+
+/// An optional id binds its text or NULL (the id itself binds through
+/// [`id_sql_value!`](crate::id_sql_value)).
+impl<T: crate::ids::EntityId> From<Option<T>> for SqlValue {
+    fn from(id: Option<T>) -> Self {
+        SqlValue::Text(id.map(|id| id.as_str().to_string()))
+    }
+}

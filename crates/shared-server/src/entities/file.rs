@@ -4,8 +4,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use super::{invalid, trimmed_name, Audit, Columns, Folder, FolderId, OrganizationId, UserId};
+use super::{invalid, trimmed_name, Audit, Folder, FolderId, OrganizationId, UserId};
 use crate::db::repo::{Entity, ListFilter, NewRow, OrgScoped, PatchRow};
+use crate::db::Columns;
 use crate::db::{RepoError, SqlValue};
 use crate::time::Timestamp;
 

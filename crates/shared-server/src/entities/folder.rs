@@ -3,8 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{trimmed_name, Audit, Columns, OrganizationId, UserId};
+use super::{trimmed_name, Audit, OrganizationId, UserId};
 use crate::db::repo::{Entity, ListFilter, NewRow, OrgScoped, PatchRow};
+use crate::db::Columns;
 use crate::db::{RepoError, SqlValue};
 use crate::time::Timestamp;
 

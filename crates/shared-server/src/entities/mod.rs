@@ -14,7 +14,7 @@ mod user;
 
 use serde::{Deserialize, Serialize};
 
-use crate::db::{RepoError, SqlValue};
+use crate::db::RepoError;
 use crate::time::Timestamp;
 
 pub use file::{
@@ -63,98 +63,7 @@ pub struct UnknownVariant {
     pub value: String,
 }
 
-/// An enum stored as TEXT (+ CHECK), whose `#[default]` variant is the column default: `as_str`, `FromStr`, serde as the same strings, sqlx
-/// decoding from TEXT on any backend, and `SqlValue` binding.
-macro_rules! string_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
-        pub enum $name {
-            $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
-        }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            pub fn as_str(&self) -> &'static str {
-                match self {
-                    $($name::$variant => $text),+
-                }
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl std::str::FromStr for $name {
-            type Err = $crate::entities::UnknownVariant;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                match s {
-                    $($text => Ok($name::$variant),)+
-                    _ => Err($crate::entities::UnknownVariant {
-                        kind: stringify!($name),
-                        value: s.chars().take(64).collect(),
-                    }),
-                }
-            }
-        }
-
-        impl<DB: sqlx::Database> sqlx::Type<DB> for $name
-        where
-            String: sqlx::Type<DB>,
-        {
-            fn type_info() -> DB::TypeInfo {
-                <String as sqlx::Type<DB>>::type_info()
-            }
-            fn compatible(ty: &DB::TypeInfo) -> bool {
-                <String as sqlx::Type<DB>>::compatible(ty)
-            }
-        }
-
-        impl<'r, DB: sqlx::Database> sqlx::Decode<'r, DB> for $name
-        where
-            &'r str: sqlx::Decode<'r, DB>,
-        {
-            fn decode(value: DB::ValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
-                let text = <&'r str as sqlx::Decode<'r, DB>>::decode(value)?;
-                Ok(text.parse::<$name>()?)
-            }
-        }
-
-        impl From<$name> for $crate::db::SqlValue {
-            fn from(v: $name) -> Self {
-                $crate::db::SqlValue::Text(Some(v.as_str().to_string()))
-            }
-        }
-    };
-}
-pub(crate) use string_enum;
-
-/// Binds id newtypes directly (`SqlValue::from(&user_id)`).
-macro_rules! id_sql_value {
-    ($($id:ty),+) => {$(
-        impl From<$id> for SqlValue {
-            fn from(id: $id) -> Self {
-                SqlValue::Text(Some(id.as_str().to_string()))
-            }
-        }
-        impl From<&$id> for SqlValue {
-            fn from(id: &$id) -> Self {
-                SqlValue::Text(Some(id.as_str().to_string()))
-            }
-        }
-        impl From<Option<$id>> for SqlValue {
-            fn from(id: Option<$id>) -> Self {
-                SqlValue::Text(id.map(|id| id.as_str().to_string()))
-            }
-        }
-    )+};
-}
-
-id_sql_value!(
+crate::id_sql_value!(
     UserId,
     OrganizationId,
     TeamId,
@@ -188,32 +97,6 @@ pub(crate) fn json_object(field: &str, value: &serde_json::Value) -> Result<(), 
         Ok(())
     } else {
         Err(invalid(format!("{field} must be a JSON object")))
-    }
-}
-
-/// Column list being built: `set` always writes, `patch` writes only when the field is set.
-#[derive(Default)]
-pub(crate) struct Columns(Vec<(&'static str, SqlValue)>);
-
-impl Columns {
-    pub(crate) fn set(&mut self, column: &'static str, value: impl Into<SqlValue>) -> &mut Self {
-        self.0.push((column, value.into()));
-        self
-    }
-
-    pub(crate) fn patch<V: Into<SqlValue>>(
-        &mut self,
-        column: &'static str,
-        value: Option<V>,
-    ) -> &mut Self {
-        if let Some(value) = value {
-            self.0.push((column, value.into()));
-        }
-        self
-    }
-
-    pub(crate) fn finish(self) -> Result<Vec<(&'static str, SqlValue)>, RepoError> {
-        Ok(self.0)
     }
 }
 

@@ -4,8 +4,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use super::{invalid, json_object, string_enum, trimmed_name, Audit, Columns, UserId};
+use super::{invalid, json_object, trimmed_name, Audit, UserId};
 use crate::db::repo::{Entity, ListFilter, NewRow, PatchRow, Unscoped};
+use crate::db::Columns;
 use crate::db::{RepoError, SqlValue};
 use crate::time::Timestamp;
 
@@ -15,18 +16,21 @@ crate::entity_id!(
     "shared_organization"
 );
 
-string_enum!(
+crate::string_enum!(
     /// `shared_organization.type`.
+    #[derive(Default)]
     OrganizationType { #[default] Individual = "individual", Team = "team", Enterprise = "enterprise" }
 );
 
-string_enum!(
+crate::string_enum!(
     /// `shared_organization.subscription_tier`.
+    #[derive(Default)]
     SubscriptionTier { #[default] Free = "free", Plus = "plus", Pro = "pro", Enterprise = "enterprise" }
 );
 
-string_enum!(
+crate::string_enum!(
     /// `shared_organization.subscription_status`.
+    #[derive(Default)]
     SubscriptionStatus { #[default] Active = "active", Canceled = "canceled" }
 );
 

@@ -3,8 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{invalid, Audit, Columns, OrganizationId, TeamId, UserId};
+use super::{invalid, Audit, OrganizationId, TeamId, UserId};
 use crate::db::repo::{Entity, ListFilter, NewRow, PatchRow, Unscoped};
+use crate::db::Columns;
 use crate::db::{RepoError, SqlValue};
 use crate::time::Timestamp;
 

@@ -3,8 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{trimmed_name, Audit, Columns, OrganizationId};
+use super::{trimmed_name, Audit, OrganizationId};
 use crate::db::repo::{Entity, NewRow, NoFilter, OrgScoped, PatchRow};
+use crate::db::Columns;
 use crate::db::{RepoError, SqlValue};
 use crate::time::Timestamp;
 

@@ -4,8 +4,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use super::{invalid, json_object, Audit, Columns, OrganizationId, UserId};
+use super::{invalid, json_object, Audit, OrganizationId, UserId};
 use crate::db::repo::{Entity, ListFilter, NewRow, OrgScoped, PatchRow};
+use crate::db::Columns;
 use crate::db::{RepoError, SqlValue};
 use crate::time::Timestamp;
 

@@ -3,8 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{invalid, string_enum, Audit, Columns};
+use super::{invalid, Audit};
 use crate::db::repo::{Entity, ListFilter, NewRow, PatchRow, Unscoped};
+use crate::db::Columns;
 use crate::db::{RepoError, SqlValue};
 use crate::time::Timestamp;
 
@@ -14,8 +15,9 @@ crate::entity_id!(
     "shared_user"
 );
 
-string_enum!(
+crate::string_enum!(
     /// Platform role (admin endpoints).
+    #[derive(Default)]
     UserRole { Admin = "admin", #[default] User = "user" }
 );
 

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use super::IN_LIST_CHUNK;
 use crate::db::repo::{begin_nested, map_db_error, OrgRepo, Sql};
-use crate::db::{Backend, Conn, RepoError};
+use crate::db::{Backend, Exec, RepoError};
 use crate::entities::{
     File, FileId, FileListing, Folder, FolderId, FolderWithFiles, OrganizationId, UserId,
 };
@@ -23,27 +23,18 @@ impl FileRepo {
     /// The user's root files (newest first, at most [`MAX_LIST_FILES`]), the user's folders
     /// `offset..offset + limit` ordered by name then id (byte order on both backends), each with
     /// its files newest first, and the total number of folders.
+    #[tracing::instrument(skip_all, name = "FileRepo.list_paginated")]
     pub async fn list_paginated(
         &self,
+        on: impl Into<Exec<'_>>,
         org: &OrganizationId,
         user: &UserId,
         offset: u32,
         limit: u32,
     ) -> Result<FileListing, RepoError> {
-        let mut pooled = self.db().acquire().await?;
-        self.list_paginated_in(&mut pooled.conn(), org, user, offset, limit)
-            .await
-    }
-
-    #[tracing::instrument(skip_all, name = "FileRepo.list_paginated")]
-    pub async fn list_paginated_in(
-        &self,
-        conn: &mut Conn<'_>,
-        org: &OrganizationId,
-        user: &UserId,
-        offset: u32,
-        limit: u32,
-    ) -> Result<FileListing, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let limit = limit.clamp(1, MAX_LIST_FILES);
         let mut sql = owned_files(org, user);
         sql.push(" AND folder_id IS NULL ORDER BY created_at DESC, id DESC LIMIT ")
@@ -108,27 +99,18 @@ impl FileRepo {
     /// Moves the user's files among `file_ids` into `folder` (`None`: the root); returns how
     /// many moved. A target folder that is not the user's in `org` → `NotFound` (folder); an
     /// empty list does nothing.
+    #[tracing::instrument(skip_all, name = "FileRepo.move_files")]
     pub async fn move_files(
         &self,
+        on: impl Into<Exec<'_>>,
         org: &OrganizationId,
         user: &UserId,
         file_ids: &[FileId],
         folder: Option<&FolderId>,
     ) -> Result<u64, RepoError> {
-        let mut pooled = self.db().acquire().await?;
-        self.move_files_in(&mut pooled.conn(), org, user, file_ids, folder)
-            .await
-    }
-
-    #[tracing::instrument(skip_all, name = "FileRepo.move_files")]
-    pub async fn move_files_in(
-        &self,
-        conn: &mut Conn<'_>,
-        org: &OrganizationId,
-        user: &UserId,
-        file_ids: &[FileId],
-        folder: Option<&FolderId>,
-    ) -> Result<u64, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         if file_ids.is_empty() {
             return Ok(0);
         }
@@ -171,25 +153,17 @@ impl FileRepo {
 
     /// Hard-deletes the user's files among `file_ids` (others are ignored) and returns their
     /// object keys, for the caller to delete from the object store after commit.
+    #[tracing::instrument(skip_all, name = "FileRepo.delete_files")]
     pub async fn delete_files(
         &self,
+        on: impl Into<Exec<'_>>,
         org: &OrganizationId,
         user: &UserId,
         file_ids: &[FileId],
     ) -> Result<Vec<String>, RepoError> {
-        let mut pooled = self.db().acquire().await?;
-        self.delete_files_in(&mut pooled.conn(), org, user, file_ids)
-            .await
-    }
-
-    #[tracing::instrument(skip_all, name = "FileRepo.delete_files")]
-    pub async fn delete_files_in(
-        &self,
-        conn: &mut Conn<'_>,
-        org: &OrganizationId,
-        user: &UserId,
-        file_ids: &[FileId],
-    ) -> Result<Vec<String>, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         if file_ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -215,25 +189,17 @@ impl FileRepo {
 
     /// The user's files by object key, aligned with `keys`: `None` where a key is unknown,
     /// soft-deleted, or not the user's in `org`.
+    #[tracing::instrument(skip_all, name = "FileRepo.get_by_keys")]
     pub async fn get_by_keys(
         &self,
+        on: impl Into<Exec<'_>>,
         org: &OrganizationId,
         user: &UserId,
         keys: &[String],
     ) -> Result<Vec<Option<File>>, RepoError> {
-        let mut pooled = self.db().acquire().await?;
-        self.get_by_keys_in(&mut pooled.conn(), org, user, keys)
-            .await
-    }
-
-    #[tracing::instrument(skip_all, name = "FileRepo.get_by_keys")]
-    pub async fn get_by_keys_in(
-        &self,
-        conn: &mut Conn<'_>,
-        org: &OrganizationId,
-        user: &UserId,
-        keys: &[String],
-    ) -> Result<Vec<Option<File>>, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let mut by_key: HashMap<String, File> = HashMap::new();
         for chunk in keys.chunks(IN_LIST_CHUNK) {
             let mut sql = owned_files(org, user);

@@ -4,7 +4,7 @@
 
 use super::IN_LIST_CHUNK;
 use crate::db::repo::{begin_nested, map_db_error, OrgRepo, Sql};
-use crate::db::{Conn, RepoError};
+use crate::db::{Exec, RepoError};
 use crate::entities::{File, Folder, FolderId, NewFolder, OrganizationId, UserId};
 
 crate::repository!(
@@ -14,20 +14,10 @@ crate::repository!(
 
 impl FolderRepo {
     /// Creates a folder owned by `user` (name trimmed, 1..=255 characters).
+    #[tracing::instrument(skip_all, name = "FolderRepo.create")]
     pub async fn create(
         &self,
-        org: &OrganizationId,
-        user: &UserId,
-        name: &str,
-    ) -> Result<Folder, RepoError> {
-        let mut pooled = self.db().acquire().await?;
-        self.create_in(&mut pooled.conn(), org, user, name).await
-    }
-
-    #[tracing::instrument(skip_all, name = "FolderRepo.create")]
-    pub async fn create_in(
-        &self,
-        conn: &mut Conn<'_>,
+        on: impl Into<Exec<'_>>,
         org: &OrganizationId,
         user: &UserId,
         name: &str,
@@ -37,31 +27,23 @@ impl FolderRepo {
             name: name.to_string(),
             source: None,
         };
-        self.insert_in(conn, org, new, user.as_str()).await
+        self.insert(on, org, new, user.as_str()).await
     }
 
     /// Hard-deletes the user's folders among `folder_ids` (others' and unknown ids are
     /// ignored); their files cascade. Returns the object keys of those files, read in the same
     /// transaction just before the delete.
+    #[tracing::instrument(skip_all, name = "FolderRepo.delete_folders")]
     pub async fn delete_folders(
         &self,
+        on: impl Into<Exec<'_>>,
         org: &OrganizationId,
         user: &UserId,
         folder_ids: &[FolderId],
     ) -> Result<Vec<String>, RepoError> {
-        let mut pooled = self.db().acquire().await?;
-        self.delete_folders_in(&mut pooled.conn(), org, user, folder_ids)
-            .await
-    }
-
-    #[tracing::instrument(skip_all, name = "FolderRepo.delete_folders")]
-    pub async fn delete_folders_in(
-        &self,
-        conn: &mut Conn<'_>,
-        org: &OrganizationId,
-        user: &UserId,
-        folder_ids: &[FolderId],
-    ) -> Result<Vec<String>, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         if folder_ids.is_empty() {
             return Ok(Vec::new());
         }

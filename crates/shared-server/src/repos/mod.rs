@@ -1,8 +1,9 @@
 //! Repositories of the shared tables (slices.md §0.6, §1.2).
 //!
 //! Each repository wraps the generic base repository of its entity ([`Repo`] or [`OrgRepo`],
-//! reached through `Deref`: `users.get(&id)`, `teams.list(&org, NoFilter, page)`) and adds the
-//! table's own queries, each with a pool form and an `_in(conn, …)` form for transactions.
+//! reached through `Deref`: `users.get(&db, &id)`, `teams.list(&mut tx, &org, NoFilter, page)`)
+//! and adds the table's own queries in the same one-method form: the first argument says where
+//! the statement runs, the pool or the caller's transaction ([`Exec`](crate::db::Exec)).
 //!
 //! [`Repo`]: crate::db::repo::Repo
 //! [`OrgRepo`]: crate::db::repo::OrgRepo
@@ -68,7 +69,7 @@ pub(crate) const IN_LIST_CHUNK: usize = 500;
 mod send_probe {
     use super::*;
     use crate::db::repo::{NoFilter, PageRequest};
-    use crate::db::Conn;
+    use crate::db::{Conn, Db};
     use crate::entities::*;
 
     fn assert_send<T: Send>(_: T) {}
@@ -82,20 +83,22 @@ mod send_probe {
         uploads: &UploadSessionRepo,
         sessions: &SessionRepo,
         org: &OrganizationId,
+        db: &Db,
         conn: &mut Conn<'_>,
     ) {
         let user = UserId::new();
-        assert_send(users.insert(NewUser::new("a", "a@b"), "x"));
-        assert_send(users.insert_many(vec![], "x"));
-        assert_send(users.update(&user, 1, UserPatch::default(), "x"));
-        assert_send(users.find_by_email("a@b"));
-        assert_send(teams.list(org, NoFilter, PageRequest::default()));
-        assert_send(teams.insert_many_in(conn, org, vec![], "x"));
-        assert_send(files.move_files(org, &user, &[], None));
-        assert_send(files.delete_files(org, &user, &[]));
-        assert_send(files.list_paginated(org, &user, 0, 10));
-        assert_send(folders.delete_folders(org, &user, &[]));
+        assert_send(users.insert(db, NewUser::new("a", "a@b"), "x"));
+        assert_send(users.insert_many(db, vec![], "x"));
+        assert_send(users.update(db, &user, 1, UserPatch::default(), "x"));
+        assert_send(users.find_by_email(db, "a@b"));
+        assert_send(teams.list(db, org, NoFilter, PageRequest::default()));
+        assert_send(teams.insert_many(&mut *conn, org, vec![], "x"));
+        assert_send(files.move_files(db, org, &user, &[], None));
+        assert_send(files.delete_files(db, org, &user, &[]));
+        assert_send(files.list_paginated(db, org, &user, 0, 10));
+        assert_send(folders.delete_folders(db, org, &user, &[]));
         assert_send(uploads.store(
+            db,
             org,
             &user,
             "k",
@@ -103,7 +106,7 @@ mod send_probe {
             serde_json::Value::Null,
             crate::Timestamp::now(),
         ));
-        assert_send(sessions.set_active_organization(&SessionId::new(), None, None));
+        assert_send(sessions.set_active_organization(db, &SessionId::new(), None, None));
     }
 
     /// Like a layer's build closure: borrowed repositories in a higher-ranked boxed future.
@@ -112,16 +115,16 @@ mod send_probe {
         type Keys<'a> = futures::future::BoxFuture<'a, Result<Vec<String>, crate::RepoError>>;
         fn takes<F>(_: F)
         where
-            F: for<'a> Fn(&'a FolderRepo, &'a FileRepo, &'a OrganizationId) -> Keys<'a>,
+            F: for<'a> Fn(&'a Db, &'a FolderRepo, &'a FileRepo, &'a OrganizationId) -> Keys<'a>,
         {
         }
-        takes(|folders, files, org| {
+        takes(|db, folders, files, org| {
             Box::pin(async move {
                 let user = UserId::new();
                 let mut keys = folders
-                    .delete_folders(org, &user, &[FolderId::new()])
+                    .delete_folders(db, org, &user, &[FolderId::new()])
                     .await?;
-                keys.extend(files.delete_files(org, &user, &[FileId::new()]).await?);
+                keys.extend(files.delete_files(db, org, &user, &[FileId::new()]).await?);
                 Ok(keys)
             })
         });
@@ -134,19 +137,17 @@ mod send_probe {
             let org = OrganizationId::new();
             let user = UserId::new();
             users
-                .insert_many(vec![NewUser::new("a", "a@b")], "x")
+                .insert_many(&db, vec![NewUser::new("a", "a@b")], "x")
                 .await?;
             files
-                .move_files(&org, &user, &[FileId::new()], None)
+                .move_files(&db, &org, &user, &[FileId::new()], None)
                 .await?;
             folders
-                .delete_folders(&org, &user, &[FolderId::new()])
+                .delete_folders(&db, &org, &user, &[FolderId::new()])
                 .await?;
             let mut tx = db.begin().await?;
-            users.insert_many_in(&mut tx.conn(), vec![], "x").await?;
-            files
-                .delete_files_in(&mut tx.conn(), &org, &user, &[])
-                .await?;
+            users.insert_many(&mut tx, vec![], "x").await?;
+            files.delete_files(&mut tx, &org, &user, &[]).await?;
             tx.commit().await?;
             Ok::<_, crate::RepoError>(())
         });

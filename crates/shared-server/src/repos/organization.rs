@@ -1,7 +1,7 @@
 //! `OrganizationRepo`: organizations (tenants), plus lookups by slug.
 
 use crate::db::repo::{map_db_error, Repo, Sql};
-use crate::db::{Conn, RepoError};
+use crate::db::{Exec, RepoError};
 use crate::entities::{is_valid_slug, Organization};
 
 crate::repository!(
@@ -11,17 +11,15 @@ crate::repository!(
 
 impl OrganizationRepo {
     /// The organization with this slug, unless soft-deleted.
-    pub async fn find_by_slug(&self, slug: &str) -> Result<Option<Organization>, RepoError> {
-        let mut pooled = self.db().acquire().await?;
-        self.find_by_slug_in(&mut pooled.conn(), slug).await
-    }
-
     #[tracing::instrument(skip_all, name = "OrganizationRepo.find_by_slug")]
-    pub async fn find_by_slug_in(
+    pub async fn find_by_slug(
         &self,
-        conn: &mut Conn<'_>,
+        on: impl Into<Exec<'_>>,
         slug: &str,
     ) -> Result<Option<Organization>, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         if !is_valid_slug(slug) {
             return Ok(None);
         }
@@ -34,13 +32,15 @@ impl OrganizationRepo {
 
     /// Whether the slug is taken. Soft-deleted organizations keep their slug (the unique
     /// constraint still sees them), so they count.
-    pub async fn slug_exists(&self, slug: &str) -> Result<bool, RepoError> {
-        let mut pooled = self.db().acquire().await?;
-        self.slug_exists_in(&mut pooled.conn(), slug).await
-    }
-
     #[tracing::instrument(skip_all, name = "OrganizationRepo.slug_exists")]
-    pub async fn slug_exists_in(&self, conn: &mut Conn<'_>, slug: &str) -> Result<bool, RepoError> {
+    pub async fn slug_exists(
+        &self,
+        on: impl Into<Exec<'_>>,
+        slug: &str,
+    ) -> Result<bool, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let mut sql = Sql::new("SELECT COUNT(*) FROM shared_organization WHERE slug = ");
         sql.push_bind(slug);
         let (n,): (i64,) = sql

@@ -2,7 +2,7 @@
 //! the auth API needs. Sessions are hard-deleted: a revoked token must never resolve again.
 
 use crate::db::repo::{map_db_error, Repo, Sql};
-use crate::db::{Conn, RepoError};
+use crate::db::{Exec, RepoError};
 use crate::entities::{OrganizationId, Session, SessionId, TeamId, UserId};
 use crate::time::Timestamp;
 
@@ -13,17 +13,15 @@ crate::repository!(
 
 impl SessionRepo {
     /// The session with this token if it has not expired (by the injected clock).
-    pub async fn find_by_token(&self, token: &str) -> Result<Option<Session>, RepoError> {
-        let mut pooled = self.db().acquire().await?;
-        self.find_by_token_in(&mut pooled.conn(), token).await
-    }
-
     #[tracing::instrument(skip_all, name = "SessionRepo.find_by_token")]
-    pub async fn find_by_token_in(
+    pub async fn find_by_token(
         &self,
-        conn: &mut Conn<'_>,
+        on: impl Into<Exec<'_>>,
         token: &str,
     ) -> Result<Option<Session>, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let mut sql = Sql::new("SELECT * FROM shared_session WHERE token = ");
         sql.push_bind(token)
             .push(" AND expires_at > ")
@@ -35,17 +33,15 @@ impl SessionRepo {
     }
 
     /// The user's unexpired sessions, newest first.
-    pub async fn list_by_user(&self, user: &UserId) -> Result<Vec<Session>, RepoError> {
-        let mut pooled = self.db().acquire().await?;
-        self.list_by_user_in(&mut pooled.conn(), user).await
-    }
-
     #[tracing::instrument(skip_all, name = "SessionRepo.list_by_user")]
-    pub async fn list_by_user_in(
+    pub async fn list_by_user(
         &self,
-        conn: &mut Conn<'_>,
+        on: impl Into<Exec<'_>>,
         user: &UserId,
     ) -> Result<Vec<Session>, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let mut sql = Sql::new("SELECT * FROM shared_session WHERE user_id = ");
         sql.push_bind(user)
             .push(" AND expires_at > ")
@@ -55,17 +51,15 @@ impl SessionRepo {
     }
 
     /// Deletes the session with this token; `false` when there was none.
-    pub async fn delete_by_token(&self, token: &str) -> Result<bool, RepoError> {
-        let mut pooled = self.db().acquire().await?;
-        self.delete_by_token_in(&mut pooled.conn(), token).await
-    }
-
     #[tracing::instrument(skip_all, name = "SessionRepo.delete_by_token")]
-    pub async fn delete_by_token_in(
+    pub async fn delete_by_token(
         &self,
-        conn: &mut Conn<'_>,
+        on: impl Into<Exec<'_>>,
         token: &str,
     ) -> Result<bool, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let mut sql = Sql::new("DELETE FROM shared_session WHERE token = ");
         sql.push_bind(token);
         Ok(sql.execute(conn).await.map_err(map_db_error::<Session>)? > 0)
@@ -73,23 +67,16 @@ impl SessionRepo {
 
     /// Deletes every session of the user except `except` (the caller's own, when revoking the
     /// others); returns how many were deleted.
+    #[tracing::instrument(skip_all, name = "SessionRepo.delete_by_user")]
     pub async fn delete_by_user(
         &self,
+        on: impl Into<Exec<'_>>,
         user: &UserId,
         except: Option<&SessionId>,
     ) -> Result<u64, RepoError> {
-        let mut pooled = self.db().acquire().await?;
-        self.delete_by_user_in(&mut pooled.conn(), user, except)
-            .await
-    }
-
-    #[tracing::instrument(skip_all, name = "SessionRepo.delete_by_user")]
-    pub async fn delete_by_user_in(
-        &self,
-        conn: &mut Conn<'_>,
-        user: &UserId,
-        except: Option<&SessionId>,
-    ) -> Result<u64, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let mut sql = Sql::new("DELETE FROM shared_session WHERE user_id = ");
         sql.push_bind(user);
         if let Some(keep) = except {
@@ -100,25 +87,17 @@ impl SessionRepo {
 
     /// Sets (or clears) the session's active organization and team; returns the updated
     /// session. Missing, soft-deleted or expired → `NotFound`.
+    #[tracing::instrument(skip_all, name = "SessionRepo.set_active_organization")]
     pub async fn set_active_organization(
         &self,
+        on: impl Into<Exec<'_>>,
         id: &SessionId,
         org: Option<&OrganizationId>,
         team: Option<&TeamId>,
     ) -> Result<Session, RepoError> {
-        let mut pooled = self.db().acquire().await?;
-        self.set_active_organization_in(&mut pooled.conn(), id, org, team)
-            .await
-    }
-
-    #[tracing::instrument(skip_all, name = "SessionRepo.set_active_organization")]
-    pub async fn set_active_organization_in(
-        &self,
-        conn: &mut Conn<'_>,
-        id: &SessionId,
-        org: Option<&OrganizationId>,
-        team: Option<&TeamId>,
-    ) -> Result<Session, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let now = self.now();
         let mut sql = Sql::new("UPDATE shared_session SET active_organization_id = ");
         sql.push_bind(org.cloned())
@@ -139,17 +118,15 @@ impl SessionRepo {
     }
 
     /// Deletes sessions that expired at or before `now`; returns how many.
-    pub async fn delete_expired(&self, now: Timestamp) -> Result<u64, RepoError> {
-        let mut pooled = self.db().acquire().await?;
-        self.delete_expired_in(&mut pooled.conn(), now).await
-    }
-
     #[tracing::instrument(skip_all, name = "SessionRepo.delete_expired")]
-    pub async fn delete_expired_in(
+    pub async fn delete_expired(
         &self,
-        conn: &mut Conn<'_>,
+        on: impl Into<Exec<'_>>,
         now: Timestamp,
     ) -> Result<u64, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let mut sql = Sql::new("DELETE FROM shared_session WHERE expires_at <= ");
         sql.push_bind(now);
         sql.execute(conn).await.map_err(map_db_error::<Session>)

@@ -5,7 +5,7 @@
 use serde_json::Value as Json;
 
 use crate::db::repo::{insert_statement, map_db_error, OrgRepo, Sql};
-use crate::db::{Conn, RepoError};
+use crate::db::{Exec, RepoError};
 use crate::entities::{
     NewUploadSession, OrganizationId, UploadSession, UploadSessionId, UserId,
     UPLOAD_INITIATION_SOURCE,
@@ -22,8 +22,10 @@ impl UploadSessionRepo {
     /// the existing one (`source = 'upload-initiation'`). A key held by another user or
     /// organization is never taken over: `Conflict { shared_upload_session_file_key_uq }`.
     #[allow(clippy::too_many_arguments)]
+    #[tracing::instrument(skip_all, name = "UploadSessionRepo.store")]
     pub async fn store(
         &self,
+        on: impl Into<Exec<'_>>,
         org: &OrganizationId,
         user: &UserId,
         file_key: &str,
@@ -31,31 +33,9 @@ impl UploadSessionRepo {
         metadata: Json,
         expires_at: Timestamp,
     ) -> Result<UploadSessionId, RepoError> {
-        let mut pooled = self.db().acquire().await?;
-        self.store_in(
-            &mut pooled.conn(),
-            org,
-            user,
-            file_key,
-            signature,
-            metadata,
-            expires_at,
-        )
-        .await
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    #[tracing::instrument(skip_all, name = "UploadSessionRepo.store")]
-    pub async fn store_in(
-        &self,
-        conn: &mut Conn<'_>,
-        org: &OrganizationId,
-        user: &UserId,
-        file_key: &str,
-        signature: &str,
-        metadata: Json,
-        expires_at: Timestamp,
-    ) -> Result<UploadSessionId, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let new = NewUploadSession {
             file_key: file_key.to_string(),
             user_id: user.clone(),
@@ -88,23 +68,16 @@ impl UploadSessionRepo {
     }
 
     /// The session for `file_key` in `org` (expired ones included: see [`Self::is_valid`]).
+    #[tracing::instrument(skip_all, name = "UploadSessionRepo.find_by_file_key")]
     pub async fn find_by_file_key(
         &self,
+        on: impl Into<Exec<'_>>,
         org: &OrganizationId,
         file_key: &str,
     ) -> Result<Option<UploadSession>, RepoError> {
-        let mut pooled = self.db().acquire().await?;
-        self.find_by_file_key_in(&mut pooled.conn(), org, file_key)
-            .await
-    }
-
-    #[tracing::instrument(skip_all, name = "UploadSessionRepo.find_by_file_key")]
-    pub async fn find_by_file_key_in(
-        &self,
-        conn: &mut Conn<'_>,
-        org: &OrganizationId,
-        file_key: &str,
-    ) -> Result<Option<UploadSession>, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let mut sql = by_file_key("SELECT *", org, file_key);
         sql.push(" AND deleted_at IS NULL");
         sql.fetch_optional(conn)
@@ -113,23 +86,16 @@ impl UploadSessionRepo {
     }
 
     /// Deletes the session for `file_key` in `org`; idempotent (`false` when there was none).
+    #[tracing::instrument(skip_all, name = "UploadSessionRepo.delete_by_file_key")]
     pub async fn delete_by_file_key(
         &self,
+        on: impl Into<Exec<'_>>,
         org: &OrganizationId,
         file_key: &str,
     ) -> Result<bool, RepoError> {
-        let mut pooled = self.db().acquire().await?;
-        self.delete_by_file_key_in(&mut pooled.conn(), org, file_key)
-            .await
-    }
-
-    #[tracing::instrument(skip_all, name = "UploadSessionRepo.delete_by_file_key")]
-    pub async fn delete_by_file_key_in(
-        &self,
-        conn: &mut Conn<'_>,
-        org: &OrganizationId,
-        file_key: &str,
-    ) -> Result<bool, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let sql = by_file_key("DELETE", org, file_key);
         Ok(sql
             .execute(conn)
@@ -140,17 +106,15 @@ impl UploadSessionRepo {
 
     /// Deletes sessions of every organization that expired before `now` (job use only);
     /// returns how many.
-    pub async fn delete_expired(&self, now: Timestamp) -> Result<u64, RepoError> {
-        let mut pooled = self.db().acquire().await?;
-        self.delete_expired_in(&mut pooled.conn(), now).await
-    }
-
     #[tracing::instrument(skip_all, name = "UploadSessionRepo.delete_expired")]
-    pub async fn delete_expired_in(
+    pub async fn delete_expired(
         &self,
-        conn: &mut Conn<'_>,
+        on: impl Into<Exec<'_>>,
         now: Timestamp,
     ) -> Result<u64, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let mut sql = Sql::new("DELETE FROM shared_upload_session WHERE expires_at < ");
         sql.push_bind(now);
         sql.execute(conn)
@@ -159,25 +123,17 @@ impl UploadSessionRepo {
     }
 
     /// Whether a session for `file_key` exists in `org` and `now <= expires_at`.
+    #[tracing::instrument(skip_all, name = "UploadSessionRepo.is_valid")]
     pub async fn is_valid(
         &self,
+        on: impl Into<Exec<'_>>,
         org: &OrganizationId,
         file_key: &str,
         now: Timestamp,
     ) -> Result<bool, RepoError> {
-        let mut pooled = self.db().acquire().await?;
-        self.is_valid_in(&mut pooled.conn(), org, file_key, now)
-            .await
-    }
-
-    #[tracing::instrument(skip_all, name = "UploadSessionRepo.is_valid")]
-    pub async fn is_valid_in(
-        &self,
-        conn: &mut Conn<'_>,
-        org: &OrganizationId,
-        file_key: &str,
-        now: Timestamp,
-    ) -> Result<bool, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let mut sql = by_file_key("SELECT COUNT(*)", org, file_key);
         sql.push(" AND deleted_at IS NULL AND expires_at >= ")
             .push_bind(now);

@@ -2,7 +2,7 @@
 //! lowercased, so the lookup lowercases its input and compares exactly).
 
 use crate::db::repo::{map_db_error, Repo, Sql};
-use crate::db::{Conn, RepoError};
+use crate::db::{Conn, Exec, RepoError};
 use crate::entities::{normalize_email, normalize_username, User};
 
 crate::repository!(
@@ -12,17 +12,15 @@ crate::repository!(
 
 impl UserRepo {
     /// The user with this email (any case), unless soft-deleted.
-    pub async fn find_by_email(&self, email: &str) -> Result<Option<User>, RepoError> {
-        let mut pooled = self.db().acquire().await?;
-        self.find_by_email_in(&mut pooled.conn(), email).await
-    }
-
     #[tracing::instrument(skip_all, name = "UserRepo.find_by_email")]
-    pub async fn find_by_email_in(
+    pub async fn find_by_email(
         &self,
-        conn: &mut Conn<'_>,
+        on: impl Into<Exec<'_>>,
         email: &str,
     ) -> Result<Option<User>, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         // Text that is not an email cannot match a stored (validated) one.
         let Ok(email) = normalize_email(email) else {
             return Ok(None);
@@ -31,17 +29,15 @@ impl UserRepo {
     }
 
     /// The user with this username (any case), unless soft-deleted.
-    pub async fn find_by_username(&self, username: &str) -> Result<Option<User>, RepoError> {
-        let mut pooled = self.db().acquire().await?;
-        self.find_by_username_in(&mut pooled.conn(), username).await
-    }
-
     #[tracing::instrument(skip_all, name = "UserRepo.find_by_username")]
-    pub async fn find_by_username_in(
+    pub async fn find_by_username(
         &self,
-        conn: &mut Conn<'_>,
+        on: impl Into<Exec<'_>>,
         username: &str,
     ) -> Result<Option<User>, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let Ok(username) = normalize_username(username) else {
             return Ok(None);
         };

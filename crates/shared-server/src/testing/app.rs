@@ -239,6 +239,7 @@ impl TestApp {
         let slug = format!("{}-{}", slug_of(name), short_id());
         let organization = OrganizationRepo::new(self.db().clone(), self.clock.clone())
             .insert(
+                self.db(),
                 NewOrganization::new(format!("{name}'s organization"), slug, user.id.clone()),
                 user.id.as_str(),
             )
@@ -319,7 +320,7 @@ impl TestApp {
     async fn new_user(&self, name: &str) -> User {
         let email = format!("{}-{}@example.test", slug_of(name), short_id());
         UserRepo::new(self.db().clone(), self.clock.clone())
-            .insert(NewUser::new(name, email), "system")
+            .insert(self.db(), NewUser::new(name, email), "system")
             .await
             .expect("create a test user")
     }
@@ -330,7 +331,7 @@ impl TestApp {
         let mut new = NewSession::new(token.clone(), user.id.clone(), expires);
         new.active_organization_id = Some(organization.id.clone());
         let session = SessionRepo::new(self.db().clone(), self.clock.clone())
-            .insert(new, user.id.as_str())
+            .insert(self.db(), new, user.id.as_str())
             .await
             .expect("create a test session");
         self.auth.add_member(&organization.id, &user.id, roles);

@@ -123,7 +123,11 @@ pub(crate) async fn send_verification_email(
                 .await?;
         }
         None => {
-            let user = service.repos().users.find_by_email(&email).await?;
+            let user = service
+                .repos()
+                .users
+                .find_by_email(service.db(), &email)
+                .await?;
             if let Some(user) = user.filter(|u| !u.email_verified) {
                 service
                     .send_verification_email(&user, callback_url.as_deref())

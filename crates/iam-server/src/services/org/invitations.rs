@@ -114,7 +114,7 @@ impl OrganizationService {
         };
         let mut tx = self.db.begin().await?;
         let conn = &mut tx.conn();
-        let me = self.lock_as_member_in(conn, &org, caller).await?;
+        let me = self.lock_as_member(&mut *conn, &org, caller).await?;
         if !access::can(&me.role, "invitation", &["create"]) {
             return Err(forbidden(
                 ErrorCode::YouAreNotAllowedToInviteUsersToThisOrganization,
@@ -129,7 +129,7 @@ impl OrganizationService {
         }
         if self
             .members
-            .find_by_email_in(conn, &org, &email)
+            .find_by_email(&mut *conn, &org, &email)
             .await?
             .is_some()
         {
@@ -139,13 +139,13 @@ impl OrganizationService {
         let expires_at = now.plus(self.settings().invitation_expires_in);
         let organization = self
             .orgs
-            .find_by_id_in(conn, &org)
+            .find_by_id(&mut *conn, &org)
             .await?
             .ok_or_else(|| bad(ErrorCode::OrganizationNotFound))?;
         // The partial unique index allows one pending row, expired or not.
         let pending = self
             .invitations
-            .find_pending_any_expiry_in(conn, &org, &email)
+            .find_pending_any_expiry(&mut *conn, &org, &email)
             .await?;
         let pending_usable = pending.as_ref().is_some_and(|p| p.is_usable(now));
         if pending_usable
@@ -157,8 +157,8 @@ impl OrganizationService {
         if let (Some(existing), true) = (&pending, pending_usable && input.resend) {
             let refreshed = self
                 .invitations
-                .update_in(
-                    conn,
+                .update(
+                    &mut *conn,
                     &org,
                     &existing.id,
                     existing.audit.version,
@@ -170,7 +170,7 @@ impl OrganizationService {
                 )
                 .await?;
             if let Some(message) = self.invitation_email(caller, &organization, &refreshed) {
-                self.queue_in(conn, message).await?;
+                self.queue(&mut *conn, message).await?;
             }
             tx.commit().await?;
             tracing::info!(org.id = %org, invitation.id = %refreshed.id, "invitation re-sent");
@@ -179,8 +179,8 @@ impl OrganizationService {
         if let Some(existing) = &pending {
             // Re-inviting (or an expired leftover): the old one is cancelled.
             self.invitations
-                .set_status_in(
-                    conn,
+                .set_status(
+                    &mut *conn,
                     &org,
                     &existing.id,
                     InvitationStatus::Cancelled,
@@ -189,15 +189,20 @@ impl OrganizationService {
                 )
                 .await?;
         }
-        let pending_count = self.invitations.count_pending_in(conn, &org, now).await?;
+        let pending_count = self
+            .invitations
+            .count_pending(&mut *conn, &org, now)
+            .await?;
         if pending_count >= u64::from(self.settings().invitation_limit) {
             return Err(forbidden(ErrorCode::InvitationLimitReached));
         }
-        let team = self.invitation_team_in(conn, &org, &input.team_ids).await?;
+        let team = self
+            .invitation_team(&mut *conn, &org, &input.team_ids)
+            .await?;
         let invitation = self
             .invitations
-            .insert_in(
-                conn,
+            .insert(
+                &mut *conn,
                 &org,
                 NewInvitation {
                     email,
@@ -217,7 +222,7 @@ impl OrganizationService {
                 other => other.into(),
             })?;
         if let Some(message) = self.invitation_email(caller, &organization, &invitation) {
-            self.queue_in(conn, message).await?;
+            self.queue(&mut *conn, message).await?;
         }
         tx.commit().await?;
         tracing::info!(org.id = %org, invitation.id = %invitation.id, "invitation sent");
@@ -227,12 +232,15 @@ impl OrganizationService {
     /// The invitation's team: at most one (the table holds one team per invitation); ids with
     /// `,` → `INVALID_TEAM_ID`, unknown or another organization's → `TEAM_NOT_FOUND`, a full
     /// team → `TEAM_MEMBER_LIMIT_REACHED`.
-    async fn invitation_team_in(
+    async fn invitation_team(
         &self,
-        conn: &mut shared_server::db::Conn<'_>,
+        on: impl Into<shared_server::db::Exec<'_>>,
         org: &OrganizationId,
         team_ids: &[String],
     ) -> Result<Option<TeamId>, IamError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         if team_ids.iter().any(|t| t.contains(',')) {
             return Err(bad(ErrorCode::InvalidTeamId));
         }
@@ -253,13 +261,13 @@ impl OrganizationService {
             return Ok(None);
         };
         let team = self
-            .team_in(conn, org, id)
+            .team(&mut *conn, org, id)
             .await?
             .ok_or_else(|| bad(ErrorCode::TeamNotFound))?;
         if let Some(limit) = self.settings().team_member_limit {
             if self
                 .team_members
-                .count_by_team_in(conn, org, &team.id)
+                .count_by_team(&mut *conn, org, &team.id)
                 .await?
                 >= u64::from(limit)
             {
@@ -290,7 +298,7 @@ impl OrganizationService {
         };
         let org = org.ok_or_else(not_member)?;
         let me = self
-            .membership(&org, &caller.user.id)
+            .membership(&self.db, &org, &caller.user.id)
             .await?
             .ok_or_else(not_member)?;
         if !access::can(&me.role, "invitation", &["create"]) {
@@ -299,7 +307,7 @@ impl OrganizationService {
         let owner = me.role.contains(MemberRole::Owner);
         Ok(self
             .invitations
-            .list(&org, None)
+            .list(&self.db, &org, None)
             .await?
             .into_iter()
             .filter(|i| owner || !i.role.contains(MemberRole::Owner))
@@ -334,7 +342,7 @@ impl OrganizationService {
         let id: InvitationId = parse_id(id).ok_or_else(&missing)?;
         let invitation = self
             .invitations
-            .find_for_invitee(&id)
+            .find_for_invitee(&self.db, &id)
             .await?
             .ok_or_else(&missing)?;
         let now = self.now();
@@ -372,14 +380,22 @@ impl OrganizationService {
             .await?;
         let organization = self
             .orgs
-            .find_by_id(&invitation.organization_id)
+            .find_by_id(&self.db, &invitation.organization_id)
             .await?
             .ok_or_else(|| bad(ErrorCode::OrganizationNotFound))?;
         let inviter = self
-            .membership(&invitation.organization_id, &invitation.inviter_id)
+            .membership(
+                &self.db,
+                &invitation.organization_id,
+                &invitation.inviter_id,
+            )
             .await?;
         let inviter_user = match inviter {
-            Some(_) => self.users.find_by_id(&invitation.inviter_id).await?,
+            Some(_) => {
+                self.users
+                    .find_by_id(&self.db, &invitation.inviter_id)
+                    .await?
+            }
             None => None,
         };
         let inviter_user = inviter_user
@@ -407,14 +423,14 @@ impl OrganizationService {
         let now = self.now();
         let mut tx = self.db.begin().await?;
         let conn = &mut tx.conn();
-        self.lock_organization_in(conn, &org).await?;
-        let members = self.members.count_active_in(conn, &org).await?;
-        if members >= self.membership_limit_in(conn, &org).await? {
+        self.lock_organization(&mut *conn, &org).await?;
+        let members = self.members.count_active(&mut *conn, &org).await?;
+        if members >= self.membership_limit(&mut *conn, &org).await? {
             return Err(forbidden(ErrorCode::OrganizationMembershipLimitReached));
         }
         if self
             .members
-            .find_in(conn, &org, &caller.user.id)
+            .find(&mut *conn, &org, &caller.user.id)
             .await?
             .is_some()
         {
@@ -422,8 +438,8 @@ impl OrganizationService {
         }
         let accepted = self
             .invitations
-            .set_status_in(
-                conn,
+            .set_status(
+                &mut *conn,
                 &org,
                 &invitation.id,
                 InvitationStatus::Accepted,
@@ -441,13 +457,13 @@ impl OrganizationService {
         if let Some(team_id) = &accepted.team_id {
             let found = self
                 .teams
-                .find_by_id_in(conn, &org, team_id)
+                .find_by_id(&mut *conn, &org, team_id)
                 .await?
                 .ok_or_else(|| bad(ErrorCode::TeamNotFound))?;
             if let Some(limit) = self.settings().team_member_limit {
                 if self
                     .team_members
-                    .count_by_team_in(conn, &org, &found.id)
+                    .count_by_team(&mut *conn, &org, &found.id)
                     .await?
                     >= u64::from(limit)
                 {
@@ -456,13 +472,13 @@ impl OrganizationService {
             }
             if self
                 .team_members
-                .find_in(conn, &org, &found.id, &caller.user.id)
+                .find(&mut *conn, &org, &found.id, &caller.user.id)
                 .await?
                 .is_none()
             {
                 self.team_members
-                    .insert_in(
-                        conn,
+                    .insert(
+                        &mut *conn,
                         &org,
                         NewTeamMember {
                             team_id: found.id.clone(),
@@ -477,8 +493,8 @@ impl OrganizationService {
         }
         let member = self
             .members
-            .insert_in(
-                conn,
+            .insert(
+                &mut *conn,
                 &org,
                 NewMember {
                     invited_by: Some(invitation.inviter_id.clone()),
@@ -491,7 +507,7 @@ impl OrganizationService {
             .await?;
         let session = match self
             .sessions
-            .set_active_organization_in(conn, &caller.session.id, Some(&org), team.as_ref())
+            .set_active_organization(&mut *conn, &caller.session.id, Some(&org), team.as_ref())
             .await
         {
             Ok(session) => Some(session),
@@ -523,11 +539,10 @@ impl OrganizationService {
                 ErrorCode::EmailVerificationRequiredBeforeAcceptingOrRejectingInvitation,
             )
             .await?;
-        let mut pooled = self.db.acquire().await?;
         let rejected = self
             .invitations
-            .set_status_in(
-                &mut pooled.conn(),
+            .set_status(
+                &self.db,
                 &invitation.organization_id,
                 &invitation.id,
                 InvitationStatus::Rejected,
@@ -553,22 +568,21 @@ impl OrganizationService {
         let id: InvitationId = parse_id(id).ok_or_else(|| bad(ErrorCode::InvitationNotFound))?;
         let invitation = self
             .invitations
-            .find_for_invitee(&id)
+            .find_for_invitee(&self.db, &id)
             .await?
             .ok_or_else(|| bad(ErrorCode::InvitationNotFound))?;
         let org = invitation.organization_id.clone();
         let me = self
-            .membership(&org, &caller.user.id)
+            .membership(&self.db, &org, &caller.user.id)
             .await?
             .ok_or_else(|| bad(ErrorCode::MemberNotFound))?;
         if !access::can(&me.role, "invitation", &["cancel"]) {
             return Err(forbidden(ErrorCode::YouAreNotAllowedToCancelThisInvitation));
         }
-        let mut pooled = self.db.acquire().await?;
         let cancelled = self
             .invitations
-            .set_status_in(
-                &mut pooled.conn(),
+            .set_status(
+                &self.db,
                 &org,
                 &invitation.id,
                 InvitationStatus::Cancelled,

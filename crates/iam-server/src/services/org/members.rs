@@ -48,7 +48,7 @@ impl OrganizationService {
             return Err(bad(ErrorCode::NoActiveOrganization));
         };
         let member = match &org {
-            Some(org) => self.membership(org, &caller.user.id).await?,
+            Some(org) => self.membership(&self.db, org, &caller.user.id).await?,
             None => None,
         };
         match (org, member) {
@@ -79,11 +79,7 @@ impl OrganizationService {
                 .limit
                 .unwrap_or(u64::from(self.settings().membership_limit)),
         };
-        let mut pooled = self.db.acquire().await?;
-        Ok(self
-            .members
-            .list_with_users_in(&mut pooled.conn(), &org, &query)
-            .await?)
+        Ok(self.members.list_with_users(&self.db, &org, &query).await?)
     }
 
     /// get-active-member: the caller's membership of the active organization, with the user.
@@ -92,12 +88,11 @@ impl OrganizationService {
             return Err(bad(ErrorCode::NoActiveOrganization));
         };
         let member = self
-            .membership(&org, &caller.user.id)
+            .membership(&self.db, &org, &caller.user.id)
             .await?
             .ok_or_else(|| bad(ErrorCode::MemberNotFound))?;
-        let mut pooled = self.db.acquire().await?;
         self.members
-            .find_with_user_in(&mut pooled.conn(), &org, &member.id)
+            .find_with_user(&self.db, &org, &member.id)
             .await?
             .ok_or_else(|| bad(ErrorCode::MemberNotFound))
     }
@@ -116,7 +111,10 @@ impl OrganizationService {
             return Ok(me.role);
         };
         let user: UserId = parse_id(user_id).ok_or_else(not_member)?;
-        let other = self.membership(&org, &user).await?.ok_or_else(not_member)?;
+        let other = self
+            .membership(&self.db, &org, &user)
+            .await?
+            .ok_or_else(not_member)?;
         Ok(other.role)
     }
 
@@ -145,11 +143,11 @@ impl OrganizationService {
         };
         let mut tx = self.db.begin().await?;
         let conn = &mut tx.conn();
-        let me = self.lock_as_member_in(conn, &org, caller).await?;
+        let me = self.lock_as_member(&mut *conn, &org, caller).await?;
         // Members of other organizations are indistinguishable from missing ones.
         let target = match parse_id::<MemberId>(member_id) {
             Some(id) if id == me.id => Some(me.clone()),
-            Some(id) => self.members.find_by_id_in(conn, &org, &id).await?,
+            Some(id) => self.members.find_by_id(&mut *conn, &org, &id).await?,
             None => None,
         }
         .ok_or_else(|| bad(ErrorCode::MemberNotFound))?;
@@ -160,7 +158,7 @@ impl OrganizationService {
             return Err(not_allowed());
         }
         if caller_is_owner && target.id == me.id && !sets_owner {
-            let owners = self.members.count_owners_in(conn, &org).await?;
+            let owners = self.members.count_owners(&mut *conn, &org).await?;
             if owners <= 1 {
                 return Err(bad(ErrorCode::YouCannotLeaveTheOrganizationWithoutAnOwner));
             }
@@ -173,8 +171,8 @@ impl OrganizationService {
             .map_err(|unknown| role_not_found(&unknown, true))?;
         let updated = self
             .members
-            .update_in(
-                conn,
+            .update(
+                &mut *conn,
                 &org,
                 &target.id,
                 target.audit.version,
@@ -214,14 +212,14 @@ impl OrganizationService {
         };
         let mut tx = self.db.begin().await?;
         let conn = &mut tx.conn();
-        let me = self.lock_as_member_in(conn, &org, caller).await?;
+        let me = self.lock_as_member(&mut *conn, &org, caller).await?;
         let target = if member_id_or_email.contains('@') {
             self.members
-                .find_by_email_in(conn, &org, member_id_or_email)
+                .find_by_email(&mut *conn, &org, member_id_or_email)
                 .await?
         } else {
             match parse_id::<MemberId>(member_id_or_email) {
-                Some(id) => self.members.find_with_user_in(conn, &org, &id).await?,
+                Some(id) => self.members.find_with_user(&mut *conn, &org, &id).await?,
                 None => None,
             }
         }
@@ -232,7 +230,7 @@ impl OrganizationService {
             if !me.role.contains(MemberRole::Owner) {
                 return Err(only_owner);
             }
-            if self.members.count_owners_in(conn, &org).await? <= 1 {
+            if self.members.count_owners(&mut *conn, &org).await? <= 1 {
                 return Err(only_owner);
             }
         }
@@ -241,15 +239,17 @@ impl OrganizationService {
                 ErrorCode::YouAreNotAllowedToDeleteThisMember,
             ));
         }
-        self.members.hard_delete_in(conn, &org, &target.id).await?;
+        self.members
+            .hard_delete(&mut *conn, &org, &target.id)
+            .await?;
         self.team_members
-            .delete_user_in(conn, &org, &target.user_id)
+            .delete_user(&mut *conn, &org, &target.user_id)
             .await?;
         if target.user_id == caller.user.id
             && caller.session.active_organization_id.as_ref() == Some(&org)
         {
             self.sessions
-                .set_active_organization_in(conn, &caller.session.id, None, None)
+                .set_active_organization(&mut *conn, &caller.session.id, None, None)
                 .await?;
         }
         tx.commit().await?;
@@ -262,24 +262,24 @@ impl OrganizationService {
         let org: OrganizationId = parse_id(org_id).ok_or_else(|| bad(ErrorCode::MemberNotFound))?;
         let mut tx = self.db.begin().await?;
         let conn = &mut tx.conn();
-        let me = self.lock_as_member_in(conn, &org, caller).await?;
+        let me = self.lock_as_member(&mut *conn, &org, caller).await?;
         if me.role.contains(MemberRole::Owner)
-            && self.members.count_owners_in(conn, &org).await? <= 1
+            && self.members.count_owners(&mut *conn, &org).await? <= 1
         {
             return Err(bad(ErrorCode::YouCannotLeaveTheOrganizationAsTheOnlyOwner));
         }
         let with_user = self
             .members
-            .find_with_user_in(conn, &org, &me.id)
+            .find_with_user(&mut *conn, &org, &me.id)
             .await?
             .ok_or_else(|| bad(ErrorCode::MemberNotFound))?;
-        self.members.hard_delete_in(conn, &org, &me.id).await?;
+        self.members.hard_delete(&mut *conn, &org, &me.id).await?;
         self.team_members
-            .delete_user_in(conn, &org, &caller.user.id)
+            .delete_user(&mut *conn, &org, &caller.user.id)
             .await?;
         if caller.session.active_organization_id.as_ref() == Some(&org) {
             self.sessions
-                .set_active_organization_in(conn, &caller.session.id, None, None)
+                .set_active_organization(&mut *conn, &caller.session.id, None, None)
                 .await?;
         }
         tx.commit().await?;

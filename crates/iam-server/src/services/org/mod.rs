@@ -17,7 +17,7 @@ use std::sync::Arc;
 use axum::http::StatusCode;
 use serde_json::{Map, Value};
 use shared_server::db::repo::Sql;
-use shared_server::db::{Backend, Conn};
+use shared_server::db::{Backend, Exec};
 use shared_server::entities::{
     NewOrganization, NewTeam, Organization, OrganizationFilter, OrganizationId, OrganizationPatch,
     OrganizationType, Session, TeamId, User,
@@ -171,26 +171,17 @@ impl OrganizationService {
     }
 
     /// The caller's *active* membership of `org`.
-    async fn membership_in(
+    async fn membership(
         &self,
-        conn: &mut Conn<'_>,
+        on: impl Into<Exec<'_>>,
         org: &OrganizationId,
         user: &shared_server::entities::UserId,
     ) -> Result<Option<Member>, IamError> {
         Ok(self
             .members
-            .find_in(conn, org, user)
+            .find(on, org, user)
             .await?
             .filter(|m| m.status == MemberStatus::Active))
-    }
-
-    async fn membership(
-        &self,
-        org: &OrganizationId,
-        user: &shared_server::entities::UserId,
-    ) -> Result<Option<Member>, IamError> {
-        let mut pooled = self.db.acquire().await?;
-        self.membership_in(&mut pooled.conn(), org, user).await
     }
 
     /// The organization named by an explicit id, else the session's active one (an empty id
@@ -215,7 +206,7 @@ impl OrganizationService {
         org: &OrgRef,
     ) -> Result<Option<Option<OrganizationId>>, IamError> {
         if let Some(slug) = org.slug.as_deref().filter(|s| !s.is_empty()) {
-            return match self.orgs.find_by_slug(slug).await? {
+            return match self.orgs.find_by_slug(&self.db, slug).await? {
                 Some(found) => Ok(Some(Some(found.id))),
                 None => Err(bad(ErrorCode::OrganizationNotFound)),
             };
@@ -223,16 +214,19 @@ impl OrganizationService {
         Ok(self.org_id_or_active(caller, org.id.as_deref()))
     }
 
-    /// Locks the organization ([`Self::lock_organization_in`]) and returns the caller's active
+    /// Locks the organization ([`Self::lock_organization`]) and returns the caller's active
     /// membership in it, read under that lock: 400 `MEMBER_NOT_FOUND` when there is none.
-    async fn lock_as_member_in(
+    async fn lock_as_member(
         &self,
-        conn: &mut Conn<'_>,
+        on: impl Into<Exec<'_>>,
         org: &OrganizationId,
         caller: &Caller,
     ) -> Result<Member, IamError> {
-        self.lock_organization_in(conn, org).await?;
-        self.membership_in(conn, org, &caller.user.id)
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
+        self.lock_organization(&mut *conn, org).await?;
+        self.membership(&mut *conn, org, &caller.user.id)
             .await?
             .ok_or_else(|| bad(ErrorCode::MemberNotFound))
     }
@@ -241,11 +235,14 @@ impl OrganizationService {
     /// invitation and team limits) against concurrent writers of the same organization: a row
     /// lock on the organization (PostgreSQL), or the database write lock taken up front
     /// (SQLite, so no reader has to upgrade later). Call first in the transaction.
-    async fn lock_organization_in(
+    async fn lock_organization(
         &self,
-        conn: &mut Conn<'_>,
+        on: impl Into<Exec<'_>>,
         org: &OrganizationId,
     ) -> Result<(), IamError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let mut sql = match conn.backend() {
             Backend::Postgres => Sql::new("SELECT id FROM shared_organization WHERE id = "),
             Backend::Sqlite => Sql::new("UPDATE shared_organization SET id = id WHERE id = "),
@@ -263,7 +260,7 @@ impl OrganizationService {
     async fn clear_active(&self, caller: &Caller) -> Result<Option<Session>, IamError> {
         match self
             .sessions
-            .set_active_organization(&caller.session.id, None, None)
+            .set_active_organization(&self.db, &caller.session.id, None, None)
             .await
         {
             Ok(session) => Ok(Some(session)),
@@ -274,8 +271,8 @@ impl OrganizationService {
 
     /// Queues a message in the caller's transaction; a message the mailer refuses as invalid
     /// is logged and skipped (the invitation stands; it can be re-sent).
-    async fn queue_in(&self, conn: &mut Conn<'_>, email: OutgoingEmail) -> Result<(), IamError> {
-        match self.mailer.send_in(conn, email).await {
+    async fn queue(&self, on: impl Into<Exec<'_>>, email: OutgoingEmail) -> Result<(), IamError> {
+        match self.mailer.send(on.into(), email).await {
             Ok(_) => Ok(()),
             Err(MailError::Storage(error)) => Err(error.into()),
             Err(error) => {
@@ -304,17 +301,20 @@ impl OrganizationService {
         }
         let created = self
             .orgs
-            .count(OrganizationFilter {
-                owner_user_id: Some(caller.user.id.clone()),
-                is_personal: Some(false),
-            })
+            .count(
+                &self.db,
+                OrganizationFilter {
+                    owner_user_id: Some(caller.user.id.clone()),
+                    is_personal: Some(false),
+                },
+            )
             .await?;
         if created >= u64::from(settings.organization_limit) {
             return Err(forbidden(
                 ErrorCode::YouHaveReachedTheMaximumNumberOfOrganizations,
             ));
         }
-        if self.orgs.slug_exists(&input.slug).await? {
+        if self.orgs.slug_exists(&self.db, &input.slug).await? {
             return Err(bad(ErrorCode::OrganizationAlreadyExists));
         }
         let metadata = input.metadata.map(|m| Value::Object(m).to_string());
@@ -329,7 +329,7 @@ impl OrganizationService {
         };
         let mut tx = self.db.begin().await?;
         let conn = &mut tx.conn();
-        let organization = match self.orgs.insert_in(conn, new, &actor).await {
+        let organization = match self.orgs.insert(&mut *conn, new, &actor).await {
             Ok(org) => org,
             Err(RepoError::Conflict { .. }) => {
                 return Err(bad(ErrorCode::OrganizationAlreadyExists))
@@ -338,8 +338,8 @@ impl OrganizationService {
         };
         let owner = self
             .members
-            .insert_in(
-                conn,
+            .insert(
+                &mut *conn,
                 &organization.id,
                 NewMember {
                     source: Some(USER_CREATED_SOURCE.to_string()),
@@ -350,8 +350,8 @@ impl OrganizationService {
             .await?;
         let team = self
             .teams
-            .insert_in(
-                conn,
+            .insert(
+                &mut *conn,
                 &organization.id,
                 NewTeam {
                     source: Some(USER_CREATED_SOURCE.to_string()),
@@ -361,8 +361,8 @@ impl OrganizationService {
             )
             .await?;
         self.team_members
-            .insert_in(
-                conn,
+            .insert(
+                &mut *conn,
                 &organization.id,
                 NewTeamMember {
                     team_id: team.id.clone(),
@@ -375,8 +375,8 @@ impl OrganizationService {
         if !input.keep_current_active {
             match self
                 .sessions
-                .set_active_organization_in(
-                    conn,
+                .set_active_organization(
+                    &mut *conn,
                     &caller.session.id,
                     Some(&organization.id),
                     Some(&team.id),
@@ -397,7 +397,7 @@ impl OrganizationService {
 
     /// Whether the slug is free.
     pub async fn slug_is_free(&self, slug: &str) -> Result<bool, IamError> {
-        Ok(!self.orgs.slug_exists(slug).await?)
+        Ok(!self.orgs.slug_exists(&self.db, slug).await?)
     }
 
     /// Updates the organization's profile (needs `organization:update`).
@@ -411,7 +411,7 @@ impl OrganizationService {
             return Err(bad(ErrorCode::OrganizationNotFound));
         };
         let member = match &org {
-            Some(org) => self.membership(org, &caller.user.id).await?,
+            Some(org) => self.membership(&self.db, org, &caller.user.id).await?,
             None => None,
         };
         let (Some(org), Some(member)) = (org, member) else {
@@ -423,7 +423,7 @@ impl OrganizationService {
             ));
         }
         if let Some(slug) = &update.slug {
-            if let Some(other) = self.orgs.find_by_slug(slug).await? {
+            if let Some(other) = self.orgs.find_by_slug(&self.db, slug).await? {
                 if other.id != org {
                     return Err(bad(ErrorCode::OrganizationSlugAlreadyTaken));
                 }
@@ -439,12 +439,18 @@ impl OrganizationService {
         for _ in 0..3 {
             let current = self
                 .orgs
-                .find_by_id(&org)
+                .find_by_id(&self.db, &org)
                 .await?
                 .ok_or_else(|| bad(ErrorCode::OrganizationNotFound))?;
             match self
                 .orgs
-                .update(&org, current.audit.version, patch.clone(), caller.actor())
+                .update(
+                    &self.db,
+                    &org,
+                    current.audit.version,
+                    patch.clone(),
+                    caller.actor(),
+                )
                 .await
             {
                 Ok(updated) => return Ok(updated),
@@ -471,7 +477,7 @@ impl OrganizationService {
     ) -> Result<Organization, IamError> {
         let org: Option<OrganizationId> = parse_id(org_id);
         let member = match &org {
-            Some(org) => self.membership(org, &caller.user.id).await?,
+            Some(org) => self.membership(&self.db, org, &caller.user.id).await?,
             None => None,
         };
         let (Some(org), Some(member)) = (org, member) else {
@@ -484,10 +490,10 @@ impl OrganizationService {
         }
         let organization = self
             .orgs
-            .find_by_id(&org)
+            .find_by_id(&self.db, &org)
             .await?
             .ok_or(IamError::Status(StatusCode::BAD_REQUEST))?;
-        match self.orgs.hard_delete(&org).await {
+        match self.orgs.hard_delete(&self.db, &org).await {
             Ok(()) => {}
             Err(RepoError::NotFound { .. }) => {
                 return Err(IamError::Status(StatusCode::BAD_REQUEST))
@@ -521,7 +527,7 @@ impl OrganizationService {
                 });
             }
             (Some(Some(id)), _) => parse_id(&id),
-            (None, Some(slug)) => match self.orgs.find_by_slug(&slug).await? {
+            (None, Some(slug)) => match self.orgs.find_by_slug(&self.db, &slug).await? {
                 Some(found) => Some(found.id),
                 None => return Err(bad(ErrorCode::OrganizationNotFound)),
             },
@@ -536,7 +542,7 @@ impl OrganizationService {
             },
         };
         let member = match &org {
-            Some(org) => self.membership(org, &caller.user.id).await?,
+            Some(org) => self.membership(&self.db, org, &caller.user.id).await?,
             None => None,
         };
         let (Some(org), Some(_)) = (org, member) else {
@@ -545,7 +551,7 @@ impl OrganizationService {
         };
         let organization = self
             .orgs
-            .find_by_id(&org)
+            .find_by_id(&self.db, &org)
             .await?
             .ok_or_else(|| bad(ErrorCode::OrganizationNotFound))?;
         // Switching organizations leaves the previous organization's team behind.
@@ -556,7 +562,7 @@ impl OrganizationService {
         };
         let session = self
             .sessions
-            .set_active_organization(&caller.session.id, Some(&org), team.as_ref())
+            .set_active_organization(&self.db, &caller.session.id, Some(&org), team.as_ref())
             .await
             .map_err(|e| match e {
                 RepoError::NotFound { .. } => IamError::unauthorized(ErrorCode::Unauthorized),
@@ -576,7 +582,7 @@ impl OrganizationService {
         org: &OrgRef,
     ) -> Result<Option<Organization>, IamError> {
         let id = match org.slug.as_deref().filter(|s| !s.is_empty()) {
-            Some(slug) => match self.orgs.find_by_slug(slug).await? {
+            Some(slug) => match self.orgs.find_by_slug(&self.db, slug).await? {
                 Some(found) => found.id,
                 None => return Err(bad(ErrorCode::OrganizationNotFound)),
             },
@@ -588,10 +594,14 @@ impl OrganizationService {
         };
         let organization = self
             .orgs
-            .find_by_id(&id)
+            .find_by_id(&self.db, &id)
             .await?
             .ok_or_else(|| bad(ErrorCode::OrganizationNotFound))?;
-        if self.membership(&id, &caller.user.id).await?.is_none() {
+        if self
+            .membership(&self.db, &id, &caller.user.id)
+            .await?
+            .is_none()
+        {
             self.clear_active(caller).await?;
             return Err(forbidden(ErrorCode::UserIsNotAMemberOfTheOrganization));
         }
@@ -622,7 +632,7 @@ impl OrganizationService {
         let mut pooled = self.db.acquire().await?;
         let conn = &mut pooled.conn();
         let me = self
-            .membership_in(conn, &organization.id, &caller.user.id)
+            .membership(&mut *conn, &organization.id, &caller.user.id)
             .await?
             .ok_or_else(|| forbidden(ErrorCode::UserIsNotAMemberOfTheOrganization))?;
         let query = crate::repos::MemberQuery {
@@ -631,12 +641,12 @@ impl OrganizationService {
         };
         let (members, _) = self
             .members
-            .list_with_users_in(conn, &organization.id, &query)
+            .list_with_users(&mut *conn, &organization.id, &query)
             .await?;
         let invitations = if access::can(&me.role, "invitation", &["create"]) {
             let owner = me.role.contains(MemberRole::Owner);
             self.invitations
-                .list_in(conn, &organization.id, None)
+                .list(&mut *conn, &organization.id, None)
                 .await?
                 .into_iter()
                 .filter(|i| owner || !i.role.contains(MemberRole::Owner))
@@ -644,7 +654,7 @@ impl OrganizationService {
         } else {
             Vec::new()
         };
-        let teams = self.teams_with_counts_in(conn, &organization.id).await?;
+        let teams = self.teams_with_counts(&mut *conn, &organization.id).await?;
         Ok(Some(FullOrganization {
             organization,
             members,
@@ -657,7 +667,7 @@ impl OrganizationService {
     pub async fn list_organizations(&self, caller: &Caller) -> Result<Vec<Organization>, IamError> {
         Ok(self
             .members
-            .list_active_for_user_personal_first(&caller.user.id)
+            .list_active_for_user_personal_first(&self.db, &caller.user.id)
             .await?)
     }
 
@@ -673,7 +683,7 @@ impl OrganizationService {
             return Err(bad(ErrorCode::NoActiveOrganization));
         };
         let member = match &org {
-            Some(org) => self.membership(org, &caller.user.id).await?,
+            Some(org) => self.membership(&self.db, org, &caller.user.id).await?,
             None => None,
         };
         let Some(member) = member else {
@@ -685,14 +695,14 @@ impl OrganizationService {
     }
 
     /// The membership limit of `org` (its `max_members`, else the configured one).
-    async fn membership_limit_in(
+    async fn membership_limit(
         &self,
-        conn: &mut Conn<'_>,
+        on: impl Into<Exec<'_>>,
         org: &OrganizationId,
     ) -> Result<u64, IamError> {
         let organization = self
             .orgs
-            .find_by_id_in(conn, org)
+            .find_by_id(on, org)
             .await?
             .ok_or_else(|| bad(ErrorCode::OrganizationNotFound))?;
         Ok(match organization.max_members {
@@ -702,15 +712,15 @@ impl OrganizationService {
     }
 
     /// The team must belong to `org`.
-    async fn team_in(
+    async fn team(
         &self,
-        conn: &mut Conn<'_>,
+        on: impl Into<Exec<'_>>,
         org: &OrganizationId,
         team: &str,
     ) -> Result<Option<shared_server::entities::Team>, IamError> {
         let Some(id) = parse_id::<TeamId>(team) else {
             return Ok(None);
         };
-        Ok(self.teams.find_by_id_in(conn, org, &id).await?)
+        Ok(self.teams.find_by_id(on, org, &id).await?)
     }
 }

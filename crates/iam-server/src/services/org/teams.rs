@@ -3,7 +3,7 @@
 //! (names unique per organization; the slug is derived from the name), memberships in
 //! `iam_team_member`.
 
-use shared_server::db::Conn;
+use shared_server::db::Exec;
 use shared_server::entities::{NewTeam, OrganizationId, Team, TeamId, TeamPatch, UserId};
 use shared_server::RepoError;
 
@@ -24,28 +24,34 @@ pub struct TeamWithCount {
 
 impl OrganizationService {
     /// The organization's teams with their member counts, oldest first.
-    pub(super) async fn teams_with_counts_in(
+    pub(super) async fn teams_with_counts(
         &self,
-        conn: &mut Conn<'_>,
+        on: impl Into<Exec<'_>>,
         org: &OrganizationId,
     ) -> Result<Vec<TeamWithCount>, IamError> {
-        let teams = self.list_teams_in(conn, org).await?;
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
+        let teams = self.org_teams(&mut *conn, org).await?;
         let mut out = Vec::with_capacity(teams.len());
         for team in teams {
             let member_count = self
                 .team_members
-                .count_by_team_in(conn, org, &team.id)
+                .count_by_team(&mut *conn, org, &team.id)
                 .await?;
             out.push(TeamWithCount { team, member_count });
         }
         Ok(out)
     }
 
-    async fn list_teams_in(
+    async fn org_teams(
         &self,
-        conn: &mut Conn<'_>,
+        on: impl Into<Exec<'_>>,
         org: &OrganizationId,
     ) -> Result<Vec<Team>, IamError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
         let mut sql =
             shared_server::db::repo::Sql::new("SELECT * FROM shared_team WHERE organization_id = ");
         sql.push_bind(org)
@@ -57,15 +63,15 @@ impl OrganizationService {
     }
 
     /// A slug for a team name, unique in the organization (`-2`, `-3`, … on collision).
-    async fn team_slug_in(
+    async fn team_slug(
         &self,
-        conn: &mut Conn<'_>,
+        on: impl Into<Exec<'_>>,
         org: &OrganizationId,
         name: &str,
         except: Option<&TeamId>,
     ) -> Result<String, IamError> {
         let taken: Vec<String> = self
-            .list_teams_in(conn, org)
+            .org_teams(on, org)
             .await?
             .into_iter()
             .filter(|t| Some(&t.id) != except)
@@ -117,19 +123,19 @@ impl OrganizationService {
         }
         let mut tx = self.db.begin().await?;
         let conn = &mut tx.conn();
-        self.lock_organization_in(conn, &org).await?;
-        let teams = self.list_teams_in(conn, &org).await?;
+        self.lock_organization(&mut *conn, &org).await?;
+        let teams = self.org_teams(&mut *conn, &org).await?;
         if teams.len() as u64 >= u64::from(self.settings().team_limit) {
             return Err(bad(ErrorCode::YouHaveReachedTheMaximumNumberOfTeams));
         }
         if teams.iter().any(|t| t.name == name.trim()) {
             return Err(bad(ErrorCode::TeamAlreadyExists));
         }
-        let slug = self.team_slug_in(conn, &org, name, None).await?;
+        let slug = self.team_slug(&mut *conn, &org, name, None).await?;
         let team = self
             .teams
-            .insert_in(
-                conn,
+            .insert(
+                &mut *conn,
                 &org,
                 NewTeam {
                     source: Some(USER_CREATED_SOURCE.to_string()),
@@ -160,8 +166,7 @@ impl OrganizationService {
                 forbidden(ErrorCode::YouAreNotAllowedToAccessThisOrganization),
             )
             .await?;
-        let mut pooled = self.db.acquire().await?;
-        self.list_teams_in(&mut pooled.conn(), &org).await
+        self.org_teams(&self.db, &org).await
     }
 
     /// update-team (needs `team:update`): renames the team.
@@ -179,26 +184,28 @@ impl OrganizationService {
         }
         let mut tx = self.db.begin().await?;
         let conn = &mut tx.conn();
-        self.lock_organization_in(conn, &org).await?;
+        self.lock_organization(&mut *conn, &org).await?;
         let team = self
-            .team_in(conn, &org, team_id)
+            .team(&mut *conn, &org, team_id)
             .await?
             .ok_or_else(|| bad(ErrorCode::TeamNotFound))?;
         let Some(name) = name else {
             return Ok(team);
         };
-        let teams = self.list_teams_in(conn, &org).await?;
+        let teams = self.org_teams(&mut *conn, &org).await?;
         if teams
             .iter()
             .any(|t| t.id != team.id && t.name == name.trim())
         {
             return Err(bad(ErrorCode::TeamAlreadyExists));
         }
-        let slug = self.team_slug_in(conn, &org, &name, Some(&team.id)).await?;
+        let slug = self
+            .team_slug(&mut *conn, &org, &name, Some(&team.id))
+            .await?;
         let updated = self
             .teams
-            .update_in(
-                conn,
+            .update(
+                &mut *conn,
                 &org,
                 &team.id,
                 team.audit.version,
@@ -246,19 +253,19 @@ impl OrganizationService {
         }
         let mut tx = self.db.begin().await?;
         let conn = &mut tx.conn();
-        self.lock_organization_in(conn, &org).await?;
+        self.lock_organization(&mut *conn, &org).await?;
         let team = self
-            .team_in(conn, &org, team_id)
+            .team(&mut *conn, &org, team_id)
             .await?
             .ok_or_else(|| bad(ErrorCode::TeamNotFound))?;
-        if self.list_teams_in(conn, &org).await?.len() <= 1 {
+        if self.org_teams(&mut *conn, &org).await?.len() <= 1 {
             return Err(bad(ErrorCode::UnableToRemoveLastTeam));
         }
         let now = self.now();
         self.invitations
-            .clear_team_in(conn, &org, &team.id, now, caller.actor())
+            .clear_team(&mut *conn, &org, &team.id, now, caller.actor())
             .await?;
-        self.teams.hard_delete_in(conn, &org, &team.id).await?;
+        self.teams.hard_delete(&mut *conn, &org, &team.id).await?;
         tx.commit().await?;
         tracing::info!(org.id = %org, team.id = %team.id, "team removed");
         Ok(())
@@ -282,6 +289,7 @@ impl OrganizationService {
                 let session = self
                     .sessions
                     .set_active_organization(
+                        &self.db,
                         &caller.session.id,
                         caller.session.active_organization_id.as_ref(),
                         None,
@@ -309,16 +317,16 @@ impl OrganizationService {
         let mut pooled = self.db.acquire().await?;
         let conn = &mut pooled.conn();
         let team = self
-            .team_in(conn, &org, &team_id)
+            .team(&mut *conn, &org, &team_id)
             .await?
             .ok_or_else(|| bad(ErrorCode::TeamNotFound))?;
         let in_org = self
-            .membership_in(conn, &org, &caller.user.id)
+            .membership(&mut *conn, &org, &caller.user.id)
             .await?
             .is_some();
         let in_team = self
             .team_members
-            .find_in(conn, &org, &team.id, &caller.user.id)
+            .find(&mut *conn, &org, &team.id, &caller.user.id)
             .await?
             .is_some();
         if !in_org || !in_team {
@@ -326,7 +334,7 @@ impl OrganizationService {
         }
         let session = self
             .sessions
-            .set_active_organization_in(conn, &caller.session.id, Some(&org), Some(&team.id))
+            .set_active_organization(&mut *conn, &caller.session.id, Some(&org), Some(&team.id))
             .await?;
         Ok(Activated {
             value: Some(team),
@@ -345,10 +353,9 @@ impl OrganizationService {
     ) -> Result<Vec<Team>, IamError> {
         let is_self = user_id.is_none_or(|id| id == caller.user.id.as_str());
         if is_self && org_id.is_none() {
-            let mut pooled = self.db.acquire().await?;
             return Ok(self
                 .team_members
-                .list_teams_of_user_everywhere_in(&mut pooled.conn(), &caller.user.id)
+                .list_teams_of_user_everywhere(&self.db, &caller.user.id)
                 .await?);
         }
         let (org, me) = self
@@ -365,7 +372,7 @@ impl OrganizationService {
                 }
                 let user: Option<UserId> = parse_id(id);
                 let member = match &user {
-                    Some(user) => self.membership(&org, user).await?,
+                    Some(user) => self.membership(&self.db, &org, user).await?,
                     None => None,
                 };
                 match (user, member) {
@@ -375,10 +382,9 @@ impl OrganizationService {
             }
             _ => caller.user.id.clone(),
         };
-        let mut pooled = self.db.acquire().await?;
         Ok(self
             .team_members
-            .list_teams_of_user_in(&mut pooled.conn(), &org, &target)
+            .list_teams_of_user(&self.db, &org, &target)
             .await?)
     }
 
@@ -401,11 +407,11 @@ impl OrganizationService {
         let mut pooled = self.db.acquire().await?;
         let conn = &mut pooled.conn();
         let team = self
-            .team_in(conn, &org, &team_id)
+            .team(&mut *conn, &org, &team_id)
             .await?
             .ok_or_else(|| bad(ErrorCode::TeamNotFound))?;
         if self
-            .membership_in(conn, &org, &caller.user.id)
+            .membership(&mut *conn, &org, &caller.user.id)
             .await?
             .is_none()
         {
@@ -413,7 +419,7 @@ impl OrganizationService {
         }
         if self
             .team_members
-            .find_in(conn, &org, &team.id, &caller.user.id)
+            .find(&mut *conn, &org, &team.id, &caller.user.id)
             .await?
             .is_none()
         {
@@ -421,21 +427,21 @@ impl OrganizationService {
         }
         Ok(self
             .team_members
-            .list_by_team_in(conn, &org, &team.id)
+            .list_by_team(&mut *conn, &org, &team.id)
             .await?)
     }
 
     /// The active organization member `user_id` names, read inside the caller's transaction:
     /// 400 `USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION` for a malformed id or a non-member.
-    async fn member_user_in(
+    async fn member_user(
         &self,
-        conn: &mut Conn<'_>,
+        on: impl Into<Exec<'_>>,
         org: &OrganizationId,
         user_id: &str,
     ) -> Result<UserId, IamError> {
         let user: Option<UserId> = parse_id(user_id);
         let target = match &user {
-            Some(user) => self.membership_in(conn, org, user).await?,
+            Some(user) => self.membership(on, org, user).await?,
             None => None,
         };
         match (user, target) {
@@ -465,15 +471,15 @@ impl OrganizationService {
         }
         let mut tx = self.db.begin().await?;
         let conn = &mut tx.conn();
-        self.lock_organization_in(conn, &org).await?;
-        let user = self.member_user_in(conn, &org, user_id).await?;
+        self.lock_organization(&mut *conn, &org).await?;
+        let user = self.member_user(&mut *conn, &org, user_id).await?;
         let team = self
-            .team_in(conn, &org, team_id)
+            .team(&mut *conn, &org, team_id)
             .await?
             .ok_or_else(|| bad(ErrorCode::TeamNotFound))?;
         if let Some(existing) = self
             .team_members
-            .find_in(conn, &org, &team.id, &user)
+            .find(&mut *conn, &org, &team.id, &user)
             .await?
         {
             return Ok(existing);
@@ -481,7 +487,7 @@ impl OrganizationService {
         if let Some(limit) = self.settings().team_member_limit {
             if self
                 .team_members
-                .count_by_team_in(conn, &org, &team.id)
+                .count_by_team(&mut *conn, &org, &team.id)
                 .await?
                 >= u64::from(limit)
             {
@@ -490,8 +496,8 @@ impl OrganizationService {
         }
         let added = self
             .team_members
-            .insert_in(
-                conn,
+            .insert(
+                &mut *conn,
                 &org,
                 NewTeamMember {
                     team_id: team.id.clone(),
@@ -525,16 +531,16 @@ impl OrganizationService {
         }
         let mut tx = self.db.begin().await?;
         let conn = &mut tx.conn();
-        self.lock_organization_in(conn, &org).await?;
-        let user = self.member_user_in(conn, &org, user_id).await?;
+        self.lock_organization(&mut *conn, &org).await?;
+        let user = self.member_user(&mut *conn, &org, user_id).await?;
         let team: TeamId = self
-            .team_in(conn, &org, team_id)
+            .team(&mut *conn, &org, team_id)
             .await?
             .ok_or_else(|| bad(ErrorCode::TeamNotFound))?
             .id;
         if !self
             .team_members
-            .delete_in(conn, &org, &team, &user)
+            .delete(&mut *conn, &org, &team, &user)
             .await?
         {
             return Err(bad(ErrorCode::UserIsNotAMemberOfTheTeam));
