@@ -5,7 +5,9 @@ use futures::stream::{self, Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use shared_server::auth::AuthContext;
-use shared_server::rpc::{shared_group, SharedState, Access, Cause, Invocation, RpcError, RpcGroup, RpcResult};
+use shared_server::rpc::{
+    shared_group, Access, Cause, Invocation, RpcError, RpcGroup, RpcResult, SharedState,
+};
 use shared_server::Context;
 
 #[derive(Debug, Serialize, Deserialize)]

@@ -10,6 +10,7 @@ use shared_server::db::migrate;
 use shared_server::db::repo::{NoFilter, PageRequest, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT};
 use shared_server::db::{Backend, RepoError};
 use shared_server::entities::*;
+use shared_server::files::ObjectKey;
 use shared_server::migrations::SHARED_MIGRATIONS;
 use shared_server::repos::*;
 use shared_server::testing::{all_backends, TestDb};
@@ -72,7 +73,9 @@ impl Fixture {
             key: format!(
                 "/dev/tenants/ab/individual/{}/user/{}/document/2026/01/{id}.pdf",
                 org.id, owner.id
-            ),
+            )
+            .parse()
+            .unwrap(),
             url: format!("/v1/shared/files/{id}/content"),
             name: name.to_string(),
             size: 1234,
@@ -445,7 +448,7 @@ async fn unique_violations_report_the_same_constraint_name_on_every_backend() {
         assert_eq!(conflict(dup), "shared_file_key_uq", "{backend:?}");
 
         // A reference to a missing row is a ForeignKey error, not a conflict.
-        again.key.push_str(".2");
+        again.key = again.key.as_str().replace(".pdf", ".txt").parse().unwrap();
         again.folder_id = Some(FolderId::new());
         let fk = f.files.insert(&org.id, again, "s").await;
         assert!(
@@ -1166,7 +1169,14 @@ async fn moving_deleting_and_finding_files_only_touch_the_callers_own() {
                 &[
                     b1.key.clone(),
                     a2.key.clone(),
-                    "/nope".into(),
+                    format!(
+                        "/dev/tenants/ab/individual/{}/user/{}/document/2026/01/{}.pdf",
+                        org.id,
+                        ada.id,
+                        FileId::new()
+                    )
+                    .parse()
+                    .unwrap(),
                     a1.key.clone(),
                 ],
             )
@@ -1286,7 +1296,7 @@ async fn upload_sessions_upsert_expire_and_delete() {
         let bob = f.user("bob@example.com").await;
         let org = f.org("acme", &ada).await;
         let other_org = f.org("globex", &bob).await;
-        let key = "/dev/tenants/ab/individual/org/user/u/document/2026/01/f.pdf";
+        let key = &new_key(&org.id, &ada.id);
         let expires = f.now().plus(Duration::from_secs(15 * 60));
 
         let id = f
@@ -1367,7 +1377,14 @@ async fn upload_sessions_upsert_expire_and_delete() {
         );
         let bad = f
             .uploads
-            .store(&org.id, &ada.id, "/k2", "hmac-sha256=xyz", json!({}), later)
+            .store(
+                &org.id,
+                &ada.id,
+                &new_key(&org.id, &ada.id),
+                "hmac-sha256=xyz",
+                json!({}),
+                later,
+            )
             .await;
         assert!(matches!(bad, Err(RepoError::Invalid { .. })), "{bad:?}");
 
@@ -1402,7 +1419,7 @@ async fn upload_sessions_upsert_expire_and_delete() {
             .store(
                 &other_org.id,
                 &bob.id,
-                "/other",
+                &new_key(&other_org.id, &bob.id),
                 &signature(4),
                 json!({}),
                 f.now().plus(Duration::from_secs(1)),
@@ -1501,4 +1518,14 @@ async fn each_call_is_traced_as_repo_dot_operation() {
             );
         }
     }
+}
+
+/// A key of the §1.4 layout for a new file of `user` in `org`.
+fn new_key(org: &OrganizationId, user: &UserId) -> ObjectKey {
+    format!(
+        "/dev/tenants/ab/individual/{org}/user/{user}/document/2026/01/{}.pdf",
+        FileId::new()
+    )
+    .parse()
+    .unwrap()
 }

@@ -7,6 +7,7 @@ use serde_json::Value as Json;
 use super::{invalid, trimmed_name, Audit, Columns, Folder, FolderId, OrganizationId, UserId};
 use crate::db::repo::{Entity, ListFilter, NewRow, OrgScoped, PatchRow};
 use crate::db::{RepoError, SqlValue};
+use crate::files::ObjectKey;
 use crate::time::Timestamp;
 
 crate::entity_id!(
@@ -28,7 +29,7 @@ pub struct File {
     pub id: FileId,
     pub organization_id: OrganizationId,
     /// The object key (slices.md §1.4), with its leading `/`.
-    pub key: String,
+    pub key: ObjectKey,
     pub url: String,
     pub name: String,
     pub size: i64,
@@ -74,7 +75,7 @@ fn check_metadata(metadata: Json) -> Result<Json, RepoError> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewFile {
     pub id: Option<FileId>,
-    pub key: String,
+    pub key: ObjectKey,
     pub url: String,
     pub name: String,
     pub size: i64,
@@ -88,8 +89,8 @@ pub struct NewFile {
 
 impl NewRow for NewFile {
     fn into_columns(self, _now: Timestamp) -> Result<Vec<(&'static str, SqlValue)>, RepoError> {
-        if self.key.is_empty() || self.url.is_empty() || self.mime_type.is_empty() {
-            return Err(invalid("file key, url and mime type must not be empty"));
+        if self.url.is_empty() || self.mime_type.is_empty() {
+            return Err(invalid("file url and mime type must not be empty"));
         }
         if self.size < 0 {
             return Err(invalid("file size must not be negative"));

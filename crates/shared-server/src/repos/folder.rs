@@ -6,6 +6,7 @@ use super::IN_LIST_CHUNK;
 use crate::db::repo::{begin_nested, map_db_error, OrgRepo, Sql};
 use crate::db::{Conn, RepoError};
 use crate::entities::{File, Folder, FolderId, NewFolder, OrganizationId, UserId};
+use crate::files::ObjectKey;
 
 crate::repository!(
     /// Folders (org-scoped, owned by a user; flat).
@@ -48,7 +49,7 @@ impl FolderRepo {
         org: &OrganizationId,
         user: &UserId,
         folder_ids: &[FolderId],
-    ) -> Result<Vec<String>, RepoError> {
+    ) -> Result<Vec<ObjectKey>, RepoError> {
         let mut pooled = self.db().acquire().await?;
         self.delete_folders_in(&mut pooled.conn(), org, user, folder_ids)
             .await
@@ -61,7 +62,7 @@ impl FolderRepo {
         org: &OrganizationId,
         user: &UserId,
         folder_ids: &[FolderId],
-    ) -> Result<Vec<String>, RepoError> {
+    ) -> Result<Vec<ObjectKey>, RepoError> {
         if folder_ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -78,7 +79,7 @@ impl FolderRepo {
                 .push(" AND id IN (")
                 .push_bind_list(chunk)
                 .push(")) ORDER BY created_at, id");
-            let files: Vec<(String,)> = sql
+            let files: Vec<(ObjectKey,)> = sql
                 .fetch_all(&mut tx.conn())
                 .await
                 .map_err(map_db_error::<File>)?;

@@ -10,6 +10,7 @@ use crate::entities::{
     NewUploadSession, OrganizationId, UploadSession, UploadSessionId, UserId,
     UPLOAD_INITIATION_SOURCE,
 };
+use crate::files::ObjectKey;
 use crate::time::Timestamp;
 
 crate::repository!(
@@ -26,7 +27,7 @@ impl UploadSessionRepo {
         &self,
         org: &OrganizationId,
         user: &UserId,
-        file_key: &str,
+        file_key: &ObjectKey,
         signature: &str,
         metadata: Json,
         expires_at: Timestamp,
@@ -51,13 +52,13 @@ impl UploadSessionRepo {
         conn: &mut Conn<'_>,
         org: &OrganizationId,
         user: &UserId,
-        file_key: &str,
+        file_key: &ObjectKey,
         signature: &str,
         metadata: Json,
         expires_at: Timestamp,
     ) -> Result<UploadSessionId, RepoError> {
         let new = NewUploadSession {
-            file_key: file_key.to_string(),
+            file_key: file_key.clone(),
             user_id: user.clone(),
             signature: signature.to_string(),
             metadata,
@@ -91,7 +92,7 @@ impl UploadSessionRepo {
     pub async fn find_by_file_key(
         &self,
         org: &OrganizationId,
-        file_key: &str,
+        file_key: &ObjectKey,
     ) -> Result<Option<UploadSession>, RepoError> {
         let mut pooled = self.db().acquire().await?;
         self.find_by_file_key_in(&mut pooled.conn(), org, file_key)
@@ -103,7 +104,7 @@ impl UploadSessionRepo {
         &self,
         conn: &mut Conn<'_>,
         org: &OrganizationId,
-        file_key: &str,
+        file_key: &ObjectKey,
     ) -> Result<Option<UploadSession>, RepoError> {
         let mut sql = by_file_key("SELECT *", org, file_key);
         sql.push(" AND deleted_at IS NULL");
@@ -116,7 +117,7 @@ impl UploadSessionRepo {
     pub async fn delete_by_file_key(
         &self,
         org: &OrganizationId,
-        file_key: &str,
+        file_key: &ObjectKey,
     ) -> Result<bool, RepoError> {
         let mut pooled = self.db().acquire().await?;
         self.delete_by_file_key_in(&mut pooled.conn(), org, file_key)
@@ -128,7 +129,7 @@ impl UploadSessionRepo {
         &self,
         conn: &mut Conn<'_>,
         org: &OrganizationId,
-        file_key: &str,
+        file_key: &ObjectKey,
     ) -> Result<bool, RepoError> {
         let sql = by_file_key("DELETE", org, file_key);
         Ok(sql
@@ -162,7 +163,7 @@ impl UploadSessionRepo {
     pub async fn is_valid(
         &self,
         org: &OrganizationId,
-        file_key: &str,
+        file_key: &ObjectKey,
         now: Timestamp,
     ) -> Result<bool, RepoError> {
         let mut pooled = self.db().acquire().await?;
@@ -175,7 +176,7 @@ impl UploadSessionRepo {
         &self,
         conn: &mut Conn<'_>,
         org: &OrganizationId,
-        file_key: &str,
+        file_key: &ObjectKey,
         now: Timestamp,
     ) -> Result<bool, RepoError> {
         let mut sql = by_file_key("SELECT COUNT(*)", org, file_key);
@@ -190,7 +191,7 @@ impl UploadSessionRepo {
 }
 
 /// `<verb> FROM shared_upload_session WHERE organization_id = $1 AND file_key = $2`.
-fn by_file_key(verb: &str, org: &OrganizationId, file_key: &str) -> Sql {
+fn by_file_key(verb: &str, org: &OrganizationId, file_key: &ObjectKey) -> Sql {
     let mut sql = Sql::new(format!(
         "{verb} FROM shared_upload_session WHERE organization_id = "
     ));

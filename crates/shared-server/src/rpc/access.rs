@@ -6,8 +6,8 @@
 
 use axum::http::{header, HeaderMap};
 
-use super::error::{NoError, RpcError, Unauthorized};
 use super::caller::{Caller, OrgCaller};
+use super::error::{NoError, RpcError, Unauthorized};
 use crate::auth::{AuthContext, AuthResolver, OrgMembers};
 use crate::entities::Organization;
 
@@ -53,7 +53,9 @@ pub async fn resolve_caller(
         return Err(no_organization());
     };
     let Some(members) = members else {
-        tracing::error!("no OrgMembers service: organization-scoped procedures refuse every caller");
+        tracing::error!(
+            "no OrgMembers service: organization-scoped procedures refuse every caller"
+        );
         return Err(no_organization());
     };
     let roles = members

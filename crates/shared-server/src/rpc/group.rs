@@ -17,9 +17,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::access::Access;
+use super::caller::Caller;
 use super::error::{RpcError, RpcResult, Unauthorized};
 use super::exit::Cause;
-use super::caller::Caller;
 use crate::auth::AuthContext;
 use crate::layer::Context;
 

@@ -180,7 +180,9 @@ mod tests {
         let error = RpcRegistry::default()
             .with("DocsRpc", group("docs", &["Document.get", "Document.get"]))
             .unwrap_err();
-        assert!(matches!(error, RegistryError::DuplicateTag { ref tag, .. } if tag == "Document.get"));
+        assert!(
+            matches!(error, RegistryError::DuplicateTag { ref tag, .. } if tag == "Document.get")
+        );
     }
 
     #[test]

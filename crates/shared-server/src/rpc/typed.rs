@@ -33,7 +33,10 @@ use crate::auth::AuthContext;
 
 impl RpcGroup {
     /// A group served at `/v1/<name>/rpc` whose handlers receive `state`.
-    pub fn with_state<S: Send + Sync + 'static>(name: impl Into<String>, state: S) -> Procedures<S> {
+    pub fn with_state<S: Send + Sync + 'static>(
+        name: impl Into<String>,
+        state: S,
+    ) -> Procedures<S> {
         Procedures {
             group: RpcGroup::new(name),
             state: Arc::new(state),

@@ -353,7 +353,9 @@ impl TestApp {
 
 /// The reply of one call: its Chunks' values and its Exit.
 fn decode_reply(messages: &Value, stream: bool) -> RpcReply {
-    let messages = messages.as_array().expect("the reply is an array of messages");
+    let messages = messages
+        .as_array()
+        .expect("the reply is an array of messages");
     let mut elements = Vec::new();
     for message in messages {
         match message["_tag"].as_str() {

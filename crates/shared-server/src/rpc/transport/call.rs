@@ -5,13 +5,14 @@
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
+use crate::layer::panic_message;
+use crate::rpc::{
+    resolve_caller, Access, Caller, Cause, Defect, Exit, Invocation, Procedure, RpcError,
+    INTERNAL_ERROR,
+};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use futures::{FutureExt, StreamExt};
 use serde_json::Value;
-use crate::layer::panic_message;
-use crate::rpc::{
-    resolve_caller, Access, Caller, Cause, Defect, Exit, Invocation, Procedure, RpcError, INTERNAL_ERROR,
-};
 use tokio::sync::Notify;
 use tracing::{Instrument, Span};
 

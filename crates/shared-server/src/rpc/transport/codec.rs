@@ -185,8 +185,8 @@ impl Formatter for AsciiOnly {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
     use crate::rpc::Exit;
+    use serde_json::json;
 
     fn complete(text: &str) -> Line {
         Line::Complete(text.as_bytes().to_vec())

@@ -7,10 +7,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
 
-use axum::http::HeaderMap;
 use crate::auth::{AuthResolver, OrgMembers};
 use crate::rpc::{Cause, Defect, RpcGroup};
 use crate::Context;
+use axum::http::HeaderMap;
 use tokio::sync::{mpsc, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tracing::Span;
@@ -18,8 +18,8 @@ use tracing::Span;
 use super::call;
 use super::codec::Line;
 use super::limits::RpcLimits;
-use super::trace::TraceJoin;
 use super::message::{self, ClientMessage, Rejected, Request, RequestId, ServerMessage};
+use super::trace::TraceJoin;
 
 /// Replies waiting for the transport's writer, per connection.
 pub(crate) const OUTBOX_CAPACITY: usize = 128;

@@ -6,12 +6,12 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
+use crate::rpc::Cause;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
-use crate::rpc::Cause;
 use tokio::sync::mpsc;
 use tracing::{Instrument, Span};
 

@@ -4,9 +4,9 @@
 //! Decoding never fails silently: a message that cannot be processed becomes a [`Rejected`],
 //! answered per request when its id is known and with a connection-level `Defect` otherwise.
 
+use crate::rpc::{Cause, Defect, Exit};
 use serde::Serialize;
 use serde_json::{Map, Value};
-use crate::rpc::{Cause, Defect, Exit};
 
 /// A request id as the client wrote it: the decimal string of a non-negative integer. It is
 /// echoed verbatim in every reply to that request.
