@@ -21,8 +21,8 @@ use crate::config::IamConfig;
 use crate::http::{self, AuthRoutes};
 use crate::repos::{AccountRepo, ApiKeyRepo, MemberRepo, RateLimitRepo, VerificationRepo};
 use crate::services::{
-    ApiKeyService, AuthContextResolver, AuthRepos, AuthService, IamCleanup, IamOrgMembers, PasswordHasher,
-    RateLimiter,
+    ApiKeyService, AuthContextResolver, AuthRepos, AuthService, IamCleanup, IamOrgMembers,
+    PasswordHasher, RateLimiter,
 };
 
 /// The cleanup job's first run after start, and its period.

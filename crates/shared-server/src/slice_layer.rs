@@ -1,21 +1,28 @@
 //! The shared slice's layer (`shared_server::layer()`): the repositories of the shared tables,
-//! over the runtime's `Db` and `Clock`. (It lives here because `layer/` holds the layer model.)
+//! over the runtime's `Db` and `Clock`, the upload service over the `ObjectStore` (slices.md
+//! §1.3), and the slice's RPC group (`shared`, §1.7) as [`SharedRpc`]. (It lives here because
+//! `layer/` holds the layer model.)
 //!
-//! It also provides the slice's RPC group (`shared`) as [`SharedRpc`].
-//! The upload service, event hub, files procedures and cleanup job of slices.md §1.3 arrive
-//! with the issues that use them; this layer provides only what exists.
+//! The upload settings come from an [`UploadConfig`] service when the runtime provides one
+//! (it reads `UPLOAD_*` from the environment); without it — a slice's own tests — the layer
+//! uses [`UploadConfig::development`].
 
+use std::sync::Arc;
+
+use crate::files::{UploadConfig, UploadService};
 use crate::layer::{BoxError, Context, Layer};
 use crate::repos::{
     FileRepo, FolderRepo, OrganizationRepo, SessionRepo, TeamRepo, UploadSessionRepo, UserRepo,
 };
 use crate::rpc::{shared_group, SharedRpc, SharedState};
+use crate::storage::ObjectStore;
 use crate::{Clock, Db};
 
 pub fn layer() -> Layer {
     Layer::named_leaf("shared")
         .requires::<Db>()
         .requires::<dyn Clock>()
+        .requires::<dyn ObjectStore>()
         .provides::<UserRepo>()
         .provides::<OrganizationRepo>()
         .provides::<TeamRepo>()
@@ -23,19 +30,45 @@ pub fn layer() -> Layer {
         .provides::<FileRepo>()
         .provides::<FolderRepo>()
         .provides::<UploadSessionRepo>()
+        .provides::<UploadService>()
         .provides::<SharedRpc>()
         .build(|ctx, _| async move {
             let db = (*ctx.get::<Db>()?).clone();
             let clock = ctx.get::<dyn Clock>()?;
+            let store = ctx.get::<dyn ObjectStore>()?;
+            let config = match ctx.get::<UploadConfig>() {
+                Ok(config) => config,
+                Err(_) => Arc::new(UploadConfig::development()),
+            };
+            let files = FileRepo::new(db.clone(), clock.clone());
+            let folders = FolderRepo::new(db.clone(), clock.clone());
+            let teams = TeamRepo::new(db.clone(), clock.clone());
+            let uploads = UploadSessionRepo::new(db.clone(), clock.clone());
+            let upload_service = Arc::new(UploadService::new(
+                config,
+                db.clone(),
+                clock.clone(),
+                store,
+                files.clone(),
+                folders.clone(),
+                teams.clone(),
+                uploads.clone(),
+            ));
+            let state = SharedState {
+                uploads: upload_service.clone(),
+                files: files.clone(),
+                folders: folders.clone(),
+            };
             let services = Context::new()
                 .with(UserRepo::new(db.clone(), clock.clone()))
                 .with(OrganizationRepo::new(db.clone(), clock.clone()))
-                .with(TeamRepo::new(db.clone(), clock.clone()))
-                .with(SessionRepo::new(db.clone(), clock.clone()))
-                .with(FileRepo::new(db.clone(), clock.clone()))
-                .with(FolderRepo::new(db.clone(), clock.clone()))
-                .with(UploadSessionRepo::new(db, clock));
-            let rpc = SharedRpc(shared_group(SharedState::default()));
-            Ok::<_, BoxError>(services.with(rpc))
+                .with(teams)
+                .with(SessionRepo::new(db, clock))
+                .with(files)
+                .with(folders)
+                .with(uploads)
+                .with_arc(upload_service)
+                .with(SharedRpc(shared_group(state)));
+            Ok::<_, BoxError>(services)
         })
 }

@@ -23,11 +23,11 @@ use tokio_util::sync::CancellationToken;
 use crate::config::AppConfig;
 use crate::persistence::LocalObjects;
 use crate::rpc::RpcShutdown;
-use shared_server::rpc::RpcRegistry;
 use crate::tooling::HttpMetrics;
 use iam_server::{AuthRoutes, IamConfig};
 pub use routes::{AppState, ExtraRoutes};
 use shared_server::auth::AuthResolver;
+use shared_server::rpc::RpcRegistry;
 
 /// The running HTTP server.
 #[derive(Debug, Clone)]
@@ -47,7 +47,9 @@ pub fn layer_with(extra: ExtraRoutes) -> Layer {
     let groups = crate::app::rpc_groups();
     let builder = groups
         .iter()
-        .fold(Layer::named_leaf("HttpServer"), |builder, entry| entry.require(builder));
+        .fold(Layer::named_leaf("HttpServer"), |builder, entry| {
+            entry.require(builder)
+        });
     builder
         .requires::<AppConfig>()
         .requires::<Db>()
