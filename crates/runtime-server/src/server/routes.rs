@@ -34,7 +34,9 @@ use crate::persistence::LocalObjects;
 use crate::tooling::HttpMetrics;
 use comms_server::repos::OutboxRepo;
 use iam_server::AuthRoutes;
-use shared_server::auth::{AuthContext, AuthResolver};
+use shared_server::auth::{AuthContext, AuthResolver, OrgMembers};
+use shared_server::files::{content_routes, ContentRouteState, UploadService};
+use shared_server::repos::FileRepo;
 
 /// What handlers of the runtime's own routes need.
 #[derive(Clone)]
@@ -80,8 +82,20 @@ pub fn router(
         let protected = extra
             .protected
             .route_layer(middleware::from_fn(require_authentication))
-            .route_layer(ResolveCallerLayer::new(resolver));
+            .route_layer(ResolveCallerLayer::new(resolver.clone()));
         app = app.merge(protected);
+    }
+    // The shared slice's file content route authenticates by itself (slices.md §1.6).
+    if let (Ok(files), Ok(uploads)) = (
+        state.ctx.get::<FileRepo>(),
+        state.ctx.get::<UploadService>(),
+    ) {
+        app = app.merge(content_routes(ContentRouteState {
+            files: (*files).clone(),
+            uploads,
+            resolver: resolver.clone(),
+            members: state.ctx.get::<dyn OrgMembers>().ok(),
+        }));
     }
     let mut app = app.fallback(not_found).layer(
         ServiceBuilder::new()

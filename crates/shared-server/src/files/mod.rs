@@ -5,15 +5,18 @@
 //! - [`config`]: [`UploadConfig`], the `UPLOAD_*` settings;
 //! - [`descriptor`]: the signed upload descriptor of §1.5;
 //! - [`upload_service`]: [`UploadService`], initiation and completion of uploads;
-//! - [`procedures`]: the `files_*` handlers.
+//! - [`procedures`]: the `files_*` handlers;
+//! - [`content_route`]: `GET /v1/shared/files/{fileId}/content` (§1.6).
 
 pub mod config;
+pub mod content_route;
 pub mod descriptor;
 pub mod object_key;
 pub mod procedures;
 pub mod upload_service;
 
 pub use config::{MimeAllowList, UploadConfig, UploadConfigError, DEFAULT_ALLOWED_MIME_TYPES};
+pub use content_route::{content_routes, ContentRouteState, CONTENT_URL_TTL};
 pub use descriptor::{canonical_json, DescriptorSigner, UploadDescriptor};
 pub use object_key::{
     is_valid_entity_attribute, shard_of, EntityKind, InvalidObjectKey, KeyEnv, KeyParts, ObjectKey,
