@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod db;
 pub mod entities;
+pub mod events;
 pub mod files;
 pub mod ids;
 pub mod layer;

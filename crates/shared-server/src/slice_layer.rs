@@ -1,5 +1,6 @@
 //! The shared slice's layer (`shared_server::layer()`): the repositories of the shared tables,
-//! over the runtime's `Db` and `Clock`, the upload service over the `ObjectStore` (slices.md
+//! over the runtime's `Db` and `Clock`, the upload service over the `ObjectStore`, the
+//! `EventHub` (relayed through `LISTEN/NOTIFY` on PostgreSQL, in-process on SQLite; slices.md
 //! §1.3), and the slice's RPC group (`shared`, §1.7) as [`SharedRpc`]. (It lives here because
 //! `layer/` holds the layer model.)
 //!
@@ -9,6 +10,7 @@
 
 use std::sync::Arc;
 
+use crate::events::{EventHub, InProcessHub, PgRelayHub};
 use crate::files::{UploadConfig, UploadService};
 use crate::layer::{BoxError, Context, Layer};
 use crate::repos::{
@@ -30,15 +32,30 @@ pub fn layer() -> Layer {
         .provides::<FileRepo>()
         .provides::<FolderRepo>()
         .provides::<UploadSessionRepo>()
+        .provides::<dyn EventHub>()
         .provides::<UploadService>()
         .provides::<SharedRpc>()
-        .build(|ctx, _| async move {
+        .build(|ctx, scope| async move {
             let db = (*ctx.get::<Db>()?).clone();
             let clock = ctx.get::<dyn Clock>()?;
             let store = ctx.get::<dyn ObjectStore>()?;
             let config = match ctx.get::<UploadConfig>() {
                 Ok(config) => config,
                 Err(_) => Arc::new(UploadConfig::development()),
+            };
+            let events: Arc<dyn EventHub> = match db.postgres_pool() {
+                Some(pool) => {
+                    let relay = PgRelayHub::start(pool.clone()).await?;
+                    let stopping = relay.clone();
+                    scope
+                        .add_finalizer("stop the event relay", move || async move {
+                            stopping.shutdown().await;
+                            Ok(())
+                        })
+                        .await;
+                    relay
+                }
+                None => Arc::new(InProcessHub::new()),
             };
             let files = FileRepo::new(db.clone(), clock.clone());
             let folders = FolderRepo::new(db.clone(), clock.clone());
@@ -49,6 +66,7 @@ pub fn layer() -> Layer {
                 db.clone(),
                 clock.clone(),
                 store,
+                events.clone(),
                 files.clone(),
                 folders.clone(),
                 teams.clone(),
@@ -58,6 +76,7 @@ pub fn layer() -> Layer {
                 uploads: upload_service.clone(),
                 files: files.clone(),
                 folders: folders.clone(),
+                events: events.clone(),
             };
             let services = Context::new()
                 .with(UserRepo::new(db.clone(), clock.clone()))
@@ -68,6 +87,7 @@ pub fn layer() -> Layer {
                 .with(folders)
                 .with(uploads)
                 .with_arc(upload_service)
+                .with_arc::<dyn EventHub>(events)
                 .with(SharedRpc(shared_group(state)));
             Ok::<_, BoxError>(services)
         })

@@ -18,6 +18,7 @@ use super::config::UploadConfig;
 use super::descriptor::{DescriptorSigner, UploadDescriptor};
 use super::object_key::{is_valid_entity_attribute, EntityKind, KeyParts, ObjectKey};
 use crate::entities::{File, FileId, FolderId, NewFile, TeamId, MAX_FILE_NAME_CHARS};
+use crate::events::{files_uploaded, user_topic, EventHub};
 use crate::repos::{FileRepo, FolderRepo, TeamRepo, UploadSessionRepo};
 use crate::rpc::{Failure, OrgCaller, ProcedureError};
 use crate::storage::{normalize_content_md5, ObjectStore};
@@ -62,6 +63,7 @@ pub struct UploadService {
     db: Db,
     clock: Arc<dyn Clock>,
     store: Arc<dyn ObjectStore>,
+    events: Arc<dyn EventHub>,
     files: FileRepo,
     folders: FolderRepo,
     teams: TeamRepo,
@@ -112,6 +114,7 @@ impl UploadService {
         db: Db,
         clock: Arc<dyn Clock>,
         store: Arc<dyn ObjectStore>,
+        events: Arc<dyn EventHub>,
         files: FileRepo,
         folders: FolderRepo,
         teams: TeamRepo,
@@ -123,6 +126,7 @@ impl UploadService {
             db,
             clock,
             store,
+            events,
             files,
             folders,
             teams,
@@ -344,7 +348,8 @@ impl UploadService {
     }
 
     /// `files_completeUpload` (§1.5 step 5): in one transaction the session is checked and
-    /// deleted and the file inserted, once the store shows the object with the promised size.
+    /// deleted and the file inserted, once the store shows the object with the promised size;
+    /// after commit `Files.Uploaded` goes to the caller's topic.
     pub async fn complete(&self, who: &OrgCaller, file_key: &str) -> Result<File, ProcedureError> {
         let Ok(key) = ObjectKey::parse(file_key) else {
             return Err(session_not_found());
@@ -419,6 +424,9 @@ impl UploadService {
             .insert_in(&mut tx.conn(), who.org_id(), new, who.actor())
             .await?;
         tx.commit().await.map_err(RepoError::from)?;
+        self.events
+            .publish(&user_topic(who.user_id()), files_uploaded(&file))
+            .await;
         Ok(file)
     }
 

@@ -1,12 +1,17 @@
 //! The `shared` RPC group at `/v1/shared/rpc` (slices.md §1.7), declared on the typed kit:
-//! `getHealth` and the `files_*` procedures (handlers in [`crate::files::procedures`]).
+//! `getHealth`, the `files_*` procedures (handlers in [`crate::files::procedures`]) and
+//! `eventStream_connect` (over [`crate::events`]).
 
 use std::sync::Arc;
 
+use futures::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
 
 use super::failure::ProcedureError;
 use super::group::RpcGroup;
+use crate::auth::AuthContext;
+use crate::events::{event_stream, user_topic, EventHub, EventStreamTiming};
 use crate::files::procedures as files;
 use crate::files::UploadService;
 use crate::repos::{FileRepo, FolderRepo};
@@ -18,11 +23,20 @@ pub struct Health {
 }
 
 /// What the shared group's handlers receive; the shared slice layer builds it once.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SharedState {
     pub uploads: Arc<UploadService>,
     pub files: FileRepo,
     pub folders: FolderRepo,
+    pub events: Arc<dyn EventHub>,
+}
+
+impl std::fmt::Debug for SharedState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedState")
+            .field("uploads", &self.uploads)
+            .finish_non_exhaustive()
+    }
 }
 
 crate::slice_rpc!(
@@ -43,7 +57,20 @@ pub fn shared_group(state: SharedState) -> RpcGroup {
         .org("files_deleteFolders", files::delete_folders)
         .org("files_getFilesByKeys", files::get_files_by_keys)
         .org("files_moveFiles", files::move_files)
+        .authenticated_stream("eventStream_connect", event_stream_connect)
         .build()
+}
+
+/// `eventStream_connect` (stream): the caller's `user:<id>` events in arrays (batches of up to
+/// 25 or 50 ms) and `[{"_tag": "Ka"}]` every 3 s, until the client ends the call (§1.7).
+pub async fn event_stream_connect(
+    s: Arc<SharedState>,
+    who: AuthContext,
+    _: (),
+) -> Result<impl Stream<Item = Result<Vec<Json>, ProcedureError>> + Send + 'static, ProcedureError>
+{
+    let subscription = s.events.subscribe(&user_topic(&who.user.id));
+    Ok(event_stream(subscription, EventStreamTiming::default()).map(Ok))
 }
 
 /// The `shared` group with `getHealth` alone: for transport tests that serve no database.
