@@ -73,7 +73,7 @@ async fn main() -> Result<(), BoxError> {
     let mut signals = ShutdownSignals::install()?;
     let extra = ExtraRoutes {
         public: Router::new().route("/v1/bench/json", get(small_json)),
-        protected: Router::new(),
+        ..ExtraRoutes::default()
     };
     let runtime = ServerRuntime::new(runtime_server::server_layer_with(AppConfig::load()?, extra));
     let full_url = runtime

@@ -75,3 +75,11 @@ pub fn server_layer_with(config: AppConfig, extra: ExtraRoutes) -> Layer {
         .provide_merge(&runtime_layer(config))
         .named("Server")
 }
+
+/// [`server_layer_with`] plus the embedding program's own slice layers (built on the runtime's
+/// services); the groups they provide are served when `extra.rpc_groups` lists them.
+pub fn server_layer_with_slices(config: AppConfig, extra: ExtraRoutes, slices: Layer) -> Layer {
+    server::layer_with(extra)
+        .provide_merge(&slices.provide_merge(&runtime_layer(config)))
+        .named("Server")
+}

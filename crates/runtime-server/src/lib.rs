@@ -13,7 +13,7 @@ pub mod runtime;
 pub mod server;
 pub mod tooling;
 
-pub use app::{runtime_layer, server_layer, server_layer_with};
+pub use app::{runtime_layer, server_layer, server_layer_with, server_layer_with_slices};
 pub use config::AppConfig;
 pub use runtime::{Exit, RunError, RuntimeError, ServerRuntime};
 pub use server::{ExtraRoutes, HttpServer, ShutdownSignals};

@@ -249,6 +249,19 @@ fn graph(config: AppConfig, mermaid: bool) -> ExitCode {
         print!("{}", graph.to_mermaid());
     } else {
         print!("{}", graph.to_text());
+        println!("RPC groups (one per slice, served at /v1/<group>/rpc):");
+        for entry in app::rpc_groups() {
+            println!("  {}", entry.service());
+        }
     }
-    ExitCode::SUCCESS
+    if graph.duplicates.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!(
+            "error: {} service(s) provided by more than one layer (see DUPLICATE lines); \
+             the server refuses to start with this composition",
+            graph.duplicates.len()
+        );
+        ExitCode::FAILURE
+    }
 }

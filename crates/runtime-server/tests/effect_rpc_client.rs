@@ -7,11 +7,11 @@
 //! routes sit in the composed server's middleware stack is `rpc_server_wiring.rs`.)
 //! `cargo xtask test` installs the client (`npm ci`).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod common;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::http::{header, HeaderMap};
 use futures::stream::{self, Stream};
@@ -160,58 +160,9 @@ fn test_group() -> RpcGroup {
         .authenticated("whoAmI", who_am_i)
 }
 
-fn client_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js/effect-rpc")
-}
-
-/// Runs the Node script, killing it if it outlives `limit`.
-fn run_client(dir: &Path, base_url: &str, limit: Duration) -> Output {
-    let mut child = Command::new("node")
-        .arg("compat.mjs")
-        .current_dir(dir)
-        .env("RPC_BASE_URL", base_url)
-        .env("RPC_TOKEN", TOKEN)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("`node` (Node.js 20+) must be on PATH for the RPC compatibility test");
-    let read = |pipe: Option<Box<dyn std::io::Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut text = Vec::new();
-            if let Some(mut pipe) = pipe {
-                let _ = pipe.read_to_end(&mut text);
-            }
-            text
-        })
-    };
-    let stdout = read(child.stdout.take().map(|p| Box::new(p) as _));
-    let stderr = read(child.stderr.take().map(|p| Box::new(p) as _));
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for node") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the Node client did not finish within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    Output {
-        status,
-        stdout: stdout.join().expect("stdout reader"),
-        stderr: stderr.join().expect("stderr reader"),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_real_effect_rpc_client_talks_to_the_server() {
-    let dir = client_dir();
-    assert!(
-        dir.join("node_modules/@effect/rpc").is_dir(),
-        "{}/node_modules is missing: run `cargo xtask test` (it runs `npm ci` there) or `npm ci` in that directory",
-        dir.display()
-    );
+    let dir = common::node::effect_rpc_dir();
 
     let active = ActiveStreams::default();
     let ctx = Context::new()
@@ -222,10 +173,12 @@ async fn the_real_effect_rpc_client_talks_to_the_server() {
     let base_url = format!("http://{}", listener.local_addr().unwrap());
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
 
-    let output =
-        tokio::task::spawn_blocking(move || run_client(&dir, &base_url, Duration::from_secs(150)))
-            .await
-            .unwrap();
+    let output = tokio::task::spawn_blocking(move || {
+        let env = [("RPC_BASE_URL", base_url.as_str()), ("RPC_TOKEN", TOKEN)];
+        common::node::run_node(&dir, "compat.mjs", &env, Duration::from_secs(150))
+    })
+    .await
+    .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "the Node client failed:\n{stderr}");
     let results: Vec<Value> = serde_json::from_slice(&output.stdout)

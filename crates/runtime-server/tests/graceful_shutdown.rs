@@ -26,7 +26,7 @@ async fn sigterm_lets_in_flight_requests_finish() {
                 }
             }),
         ),
-        protected: axum::Router::new(),
+        ..ExtraRoutes::default()
     };
     let data = common::DataDir::new();
     let runtime = ServerRuntime::new(server_layer_with(common::config(&data, &[]), extra));
@@ -86,10 +86,7 @@ async fn dispose_closes_rpc_websockets() {
     let data = common::DataDir::new();
     let runtime = ServerRuntime::new(server_layer_with(
         common::config(&data, &[("APP_SHUTDOWN_TIMEOUT_SECS", "20")]),
-        ExtraRoutes {
-            public: axum::Router::new(),
-            protected: axum::Router::new(),
-        },
+        ExtraRoutes::default(),
     ));
     let base = runtime
         .context()

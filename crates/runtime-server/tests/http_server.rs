@@ -102,6 +102,7 @@ async fn protected_routes_refuse_anonymous_callers_and_public_extras_work() {
     let extra = ExtraRoutes {
         public: axum::Router::new().route("/hello", get(|| async { "hello" })),
         protected: axum::Router::new().route("/v1/secret", get(|| async { "secret" })),
+        ..ExtraRoutes::default()
     };
     let (runtime, base, _data) = start(&[], extra).await;
     assert_eq!(
@@ -173,6 +174,7 @@ async fn the_auth_api_is_mounted_and_its_sessions_open_the_protected_group() {
             "/v1/me",
             get(|Extension(caller): Extension<AuthContext>| async move { caller.user.email }),
         ),
+        ..ExtraRoutes::default()
     };
     let (runtime, base, _data) = start(&[], extra).await;
     let client = reqwest::Client::new();

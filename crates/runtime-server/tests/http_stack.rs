@@ -35,7 +35,7 @@ fn test_routes() -> ExtraRoutes {
                     "unreachable"
                 }),
             ),
-        protected: axum::Router::new(),
+        ..ExtraRoutes::default()
     }
 }
 

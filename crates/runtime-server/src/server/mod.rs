@@ -44,7 +44,8 @@ pub fn layer() -> Layer {
 
 /// The Server layer with routes of the embedding program added.
 pub fn layer_with(extra: ExtraRoutes) -> Layer {
-    let groups = crate::app::rpc_groups();
+    let mut groups = crate::app::rpc_groups();
+    groups.extend(extra.rpc_groups.iter().copied());
     let builder = groups
         .iter()
         .fold(Layer::named_leaf("HttpServer"), |builder, entry| {
@@ -93,7 +94,7 @@ pub fn layer_with(extra: ExtraRoutes) -> Layer {
                     readiness_timeout: config.readiness_timeout,
                 };
                 for (path, (service, procedures)) in registry.table() {
-                    tracing::debug!(%path, service, procedures, "serving RPC group");
+                    tracing::info!(%path, service, procedures, "serving RPC group");
                 }
                 let app = routes::router(state, extra, registry)?;
                 let stop = CancellationToken::new();

@@ -45,11 +45,14 @@ pub struct AppState {
     pub readiness_timeout: Duration,
 }
 
-/// Routes added by the embedding program: public ones and ones behind authentication.
+/// Routes added by the embedding program: public ones, ones behind authentication, and the RPC
+/// groups of its own slice layers (served beside the runtime's table, `app::rpc_groups`, with the
+/// same checks; the layers that provide them go in with `server_layer_with_slices`).
 #[derive(Clone, Default)]
 pub struct ExtraRoutes {
     pub public: Router,
     pub protected: Router,
+    pub rpc_groups: Vec<shared_server::rpc::GroupEntry>,
 }
 
 /// The full route table with the middleware stack, outermost first: compression (not for RPC

@@ -48,7 +48,12 @@ impl Layer {
     /// declares that it overrides the service. A leaf used in several places (or `fresh`) is one
     /// provider. Checked before anything is built.
     pub fn duplicate_providers(&self) -> Vec<DuplicateProvider> {
-        let mut providers: Vec<(ServiceKey, Vec<(usize, String, bool)>)> = Vec::new();
+        /// A leaf providing a service, and whether it declares that it overrides it.
+        struct Provider {
+            name: String,
+            overrides: bool,
+        }
+        let mut providers: Vec<(ServiceKey, Vec<Provider>)> = Vec::new();
         let mut seen = std::collections::HashSet::new();
         self.for_each_leaf(&mut |layer, provides, overrides| {
             if !seen.insert(layer.id()) {
@@ -62,22 +67,23 @@ impl Layer {
                         providers.last_mut().expect("just pushed")
                     }
                 };
-                entry
-                    .1
-                    .push((layer.id(), layer.display_name(), overrides.contains(key)));
+                entry.1.push(Provider {
+                    name: layer.display_name(),
+                    overrides: overrides.contains(key),
+                });
             }
         });
         providers
             .into_iter()
-            .filter(|(_, leaves)| leaves.len() > 1 && !leaves.iter().any(|(_, _, o)| *o))
+            .filter(|(_, leaves)| leaves.len() > 1 && !leaves.iter().any(|p| p.overrides))
             .map(|(key, leaves)| DuplicateProvider {
                 service: key.name(),
-                layers: leaves.into_iter().map(|(_, name, _)| name).collect(),
+                layers: leaves.into_iter().map(|p| p.name).collect(),
             })
             .collect()
     }
 
-    fn for_each_leaf(&self, visit: &mut dyn FnMut(&Layer, &[ServiceKey], &[ServiceKey])) {
+    fn for_each_leaf(&self, visit: &mut LeafVisitor<'_>) {
         match &self.node.kind {
             Kind::Leaf {
                 provides,
@@ -93,6 +99,9 @@ impl Layer {
         }
     }
 }
+
+/// Called with each leaf layer, what it provides and what it overrides.
+type LeafVisitor<'a> = dyn FnMut(&Layer, &[ServiceKey], &[ServiceKey]) + 'a;
 
 #[derive(Default)]
 struct Walker {
