@@ -1,5 +1,6 @@
 //! The shared slice's layer (`shared_server::layer()`): the repositories of the shared tables,
-//! over the runtime's `Db` and `Clock`, the upload service over the `ObjectStore`, the
+//! over the runtime's `Db` and `Clock`, the upload service over the `ObjectStore` and its
+//! `UploadSessionCleanup` job (stopped when the layer is released), the
 //! `EventHub` (relayed through `LISTEN/NOTIFY` on PostgreSQL, in-process on SQLite; slices.md
 //! §1.3), and the slice's RPC group (`shared`, §1.7) as [`SharedRpc`]. (It lives here because
 //! `layer/` holds the layer model.)
@@ -11,7 +12,9 @@
 use std::sync::Arc;
 
 use crate::events::{EventHub, InProcessHub, PgRelayHub};
-use crate::files::{UploadConfig, UploadService};
+use crate::files::{
+    UploadConfig, UploadService, UploadSessionCleanup, CLEANUP_FIRST_RUN, CLEANUP_INTERVAL,
+};
 use crate::layer::{BoxError, Context, Layer};
 use crate::repos::{
     FileRepo, FolderRepo, OrganizationRepo, SessionRepo, TeamRepo, UploadSessionRepo, UserRepo,
@@ -34,6 +37,7 @@ pub fn layer() -> Layer {
         .provides::<UploadSessionRepo>()
         .provides::<dyn EventHub>()
         .provides::<UploadService>()
+        .provides::<UploadSessionCleanup>()
         .provides::<SharedRpc>()
         .build(|ctx, scope| async move {
             let db = (*ctx.get::<Db>()?).clone();
@@ -61,6 +65,14 @@ pub fn layer() -> Layer {
             let folders = FolderRepo::new(db.clone(), clock.clone());
             let teams = TeamRepo::new(db.clone(), clock.clone());
             let uploads = UploadSessionRepo::new(db.clone(), clock.clone());
+            let cleanup = UploadSessionCleanup::new(uploads.clone(), store.clone(), clock.clone());
+            let job = cleanup.clone().start(CLEANUP_FIRST_RUN, CLEANUP_INTERVAL);
+            scope
+                .add_finalizer("stop the upload session clean-up", move || async move {
+                    job.shutdown().await;
+                    Ok(())
+                })
+                .await;
             let upload_service = Arc::new(UploadService::new(
                 config,
                 db.clone(),
@@ -87,6 +99,7 @@ pub fn layer() -> Layer {
                 .with(folders)
                 .with(uploads)
                 .with_arc(upload_service)
+                .with(cleanup)
                 .with_arc::<dyn EventHub>(events)
                 .with(SharedRpc(shared_group(state)));
             Ok::<_, BoxError>(services)

@@ -694,12 +694,7 @@ async fn completion_refuses_what_was_not_uploaded_as_promised() {
         assert!(put(&fresh, "text/plain", &md5_base64(bytes), bytes)
             .await
             .is_success());
-        let mut expire = Sql::new("UPDATE shared_upload_session SET expires_at = ");
-        expire
-            .push_bind(Timestamp::now().minus(std::time::Duration::from_secs(1)))
-            .push(" WHERE file_key = ")
-            .push_bind(fresh["fileKey"].as_str().unwrap());
-        assert_eq!(sql(&app, expire).await, 1);
+        expire(&app, fresh["fileKey"].as_str().unwrap()).await;
         let expired = app
             .rpc(
                 &ada,
@@ -797,5 +792,106 @@ async fn the_content_route_redirects_the_owner_to_a_presigned_download() {
             .await
             .unwrap();
         assert_eq!(malformed.status(), reqwest::StatusCode::NOT_FOUND);
+    }
+}
+
+/// Moves `key`'s upload session one second into the past.
+async fn expire(app: &TestApp, key: &str) {
+    let mut expire = Sql::new("UPDATE shared_upload_session SET expires_at = ");
+    expire
+        .push_bind(Timestamp::now().minus(std::time::Duration::from_secs(1)))
+        .push(" WHERE file_key = ")
+        .push_bind(key);
+    assert_eq!(sql(app, expire).await, 1);
+}
+
+#[tokio::test]
+async fn the_cleanup_job_deletes_expired_sessions_and_their_objects_once() {
+    for Fixture { app, store, .. } in fixtures().await {
+        let ada = app.member("ada").await;
+        let bea = app.member_of_other_org("bea").await;
+        let cleanup = app
+            .ctx()
+            .get::<shared_server::files::UploadSessionCleanup>()
+            .unwrap();
+        let bytes = b"abandoned";
+        let mut started = Vec::new();
+        for who in [&ada, &ada, &bea, &ada] {
+            let initiated = app
+                .rpc(
+                    who,
+                    "files_initiateUpload",
+                    initiate_payload(who, "x.txt", bytes, Value::Null),
+                )
+                .await
+                .success();
+            assert!(put(&initiated, "text/plain", &md5_base64(bytes), bytes)
+                .await
+                .is_success());
+            started.push((who, initiated["fileKey"].as_str().unwrap().to_string()));
+        }
+        let kept = started.pop().unwrap();
+        let completed = upload(&app, &ada, "done.txt", b"done", Value::Null).await;
+        for (_, key) in &started {
+            expire(&app, key).await;
+        }
+
+        // Two instances running at once delete each expired session exactly once.
+        let (first, second) = tokio::join!(cleanup.run_once(), cleanup.run_once());
+        assert_eq!(first.unwrap() + second.unwrap(), 3, "{:?}", app.backend());
+        assert_eq!(cleanup.run_once().await.unwrap(), 0);
+        for (who, key) in &started {
+            assert!(store.head(key).await.unwrap().is_none(), "{key}");
+            let gone = app
+                .rpc(who, "files_completeUpload", json!({"fileKey": key}))
+                .await
+                .failure();
+            assert_eq!(gone["_tag"], "UploadSessionNotFoundError");
+        }
+        // A pending upload and a completed file keep their objects.
+        assert!(store
+            .head(completed["key"].as_str().unwrap())
+            .await
+            .unwrap()
+            .is_some());
+        assert!(store.head(&kept.1).await.unwrap().is_some());
+        app.rpc(kept.0, "files_completeUpload", json!({"fileKey": kept.1}))
+            .await
+            .success();
+    }
+}
+
+#[tokio::test]
+async fn the_cleanup_job_runs_by_itself_until_stopped() {
+    for Fixture { app, store, .. } in fixtures().await {
+        let ada = app.member("ada").await;
+        let cleanup = app
+            .ctx()
+            .get::<shared_server::files::UploadSessionCleanup>()
+            .unwrap();
+        let bytes = b"later";
+        let initiated = app
+            .rpc(
+                &ada,
+                "files_initiateUpload",
+                initiate_payload(&ada, "y.txt", bytes, Value::Null),
+            )
+            .await
+            .success();
+        let key = initiated["fileKey"].as_str().unwrap();
+        assert!(put(&initiated, "text/plain", &md5_base64(bytes), bytes)
+            .await
+            .is_success());
+        expire(&app, key).await;
+        let job = (*cleanup).clone().start(
+            std::time::Duration::from_millis(50),
+            std::time::Duration::from_secs(300),
+        );
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while store.head(key).await.unwrap().is_some() {
+            assert!(std::time::Instant::now() < deadline, "the job did not run");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        job.shutdown().await;
     }
 }

@@ -6,8 +6,10 @@
 //! - [`descriptor`]: the signed upload descriptor of §1.5;
 //! - [`upload_service`]: [`UploadService`], initiation and completion of uploads;
 //! - [`procedures`]: the `files_*` handlers;
+//! - [`cleanup`]: the `UploadSessionCleanup` job;
 //! - [`content_route`]: `GET /v1/shared/files/{fileId}/content` (§1.6).
 
+pub mod cleanup;
 pub mod config;
 pub mod content_route;
 pub mod descriptor;
@@ -15,6 +17,7 @@ pub mod object_key;
 pub mod procedures;
 pub mod upload_service;
 
+pub use cleanup::{CleanupHandle, UploadSessionCleanup, CLEANUP_FIRST_RUN, CLEANUP_INTERVAL};
 pub use config::{MimeAllowList, UploadConfig, UploadConfigError, DEFAULT_ALLOWED_MIME_TYPES};
 pub use content_route::{content_routes, ContentRouteState, CONTENT_URL_TTL};
 pub use descriptor::{canonical_json, DescriptorSigner, UploadDescriptor};

@@ -159,6 +159,40 @@ impl UploadSessionRepo {
             .map_err(map_db_error::<UploadSession>)
     }
 
+    /// Deletes up to `limit` sessions of any organization that expired before `now` and
+    /// returns their object keys (job use only: the caller deletes the objects). Each row is
+    /// deleted, and its key returned, by exactly one caller, however many run at once.
+    pub async fn take_expired(
+        &self,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<ObjectKey>, RepoError> {
+        let mut pooled = self.db().acquire().await?;
+        self.take_expired_in(&mut pooled.conn(), now, limit).await
+    }
+
+    #[tracing::instrument(skip_all, name = "UploadSessionRepo.take_expired")]
+    pub async fn take_expired_in(
+        &self,
+        conn: &mut Conn<'_>,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<ObjectKey>, RepoError> {
+        let mut sql = Sql::new(
+            "DELETE FROM shared_upload_session WHERE id IN \
+             (SELECT id FROM shared_upload_session WHERE expires_at < ",
+        );
+        sql.push_bind(now)
+            .push(" ORDER BY expires_at LIMIT ")
+            .push_bind(i64::from(limit.max(1)))
+            .push(") RETURNING file_key");
+        let taken: Vec<(ObjectKey,)> = sql
+            .fetch_all(conn)
+            .await
+            .map_err(map_db_error::<UploadSession>)?;
+        Ok(taken.into_iter().map(|(key,)| key).collect())
+    }
+
     /// Whether a session for `file_key` exists in `org` and `now <= expires_at`.
     pub async fn is_valid(
         &self,
