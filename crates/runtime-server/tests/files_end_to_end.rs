@@ -22,7 +22,7 @@ use s3s::service::S3ServiceBuilder;
 use s3s::{S3Request, S3Response, S3Result};
 use serde_json::{json, Value};
 use shared_server::auth::{AuthResolver, OrgMembers};
-use shared_server::files::{content_routes, ContentRouteState, UploadService};
+use shared_server::files::{content_routes, ContentRouteState, UploadConfig, UploadService};
 use shared_server::layer::Layer;
 use shared_server::repos::FileRepo;
 use shared_server::rpc::{GroupEntry, SharedRpc};
@@ -152,8 +152,11 @@ async fn the_real_client_uploads_lists_moves_and_deletes_files_on_s3() {
             })
             .expect("the S3 store builds"),
         );
-        let layer =
-            shared_server::layer().provide_merge(&Layer::shared("S3ObjectStore", store.clone()));
+        let inputs = Layer::merge_all([
+            Layer::shared("S3ObjectStore", store.clone()),
+            Layer::value("UploadConfig", UploadConfig::development()),
+        ]);
+        let layer = shared_server::layer().provide_merge(&inputs);
         let app = TestApp::spawn(db, layer, &[], &[GroupEntry::of::<SharedRpc>()]).await;
         let backend = app.backend();
         let ada = app.member("ada").await;

@@ -5,9 +5,8 @@
 //! §1.3), and the slice's RPC group (`shared`, §1.7) as [`SharedRpc`]. (It lives here because
 //! `layer/` holds the layer model.)
 //!
-//! The upload settings come from an [`UploadConfig`] service when the runtime provides one
-//! (it reads `UPLOAD_*` from the environment); without it — a slice's own tests — the layer
-//! uses [`UploadConfig::development`].
+//! The upload settings are a required [`UploadConfig`] service: the runtime reads `UPLOAD_*`
+//! from the environment; tests provide [`UploadConfig::development`].
 
 use std::sync::Arc;
 
@@ -28,6 +27,7 @@ pub fn layer() -> Layer {
         .requires::<Db>()
         .requires::<dyn Clock>()
         .requires::<dyn ObjectStore>()
+        .requires::<UploadConfig>()
         .provides::<UserRepo>()
         .provides::<OrganizationRepo>()
         .provides::<TeamRepo>()
@@ -43,10 +43,7 @@ pub fn layer() -> Layer {
             let db = (*ctx.get::<Db>()?).clone();
             let clock = ctx.get::<dyn Clock>()?;
             let store = ctx.get::<dyn ObjectStore>()?;
-            let config = match ctx.get::<UploadConfig>() {
-                Ok(config) => config,
-                Err(_) => Arc::new(UploadConfig::development()),
-            };
+            let config = ctx.get::<UploadConfig>()?;
             let events: Arc<dyn EventHub> = match db.postgres_pool() {
                 Some(pool) => {
                     let relay = PgRelayHub::start(pool.clone()).await?;

@@ -11,18 +11,16 @@ use serde_json::{json, Value};
 use shared_server::auth::AuthContext;
 use shared_server::db::Backend;
 use shared_server::events::{user_topic, EventHub};
+use shared_server::files::UploadConfig;
+use shared_server::layer::Layer;
 use shared_server::rpc::{GroupEntry, SharedRpc};
 use shared_server::storage::ObjectStore;
 use shared_server::testing::{TestApp, TestDb, TestUser};
 
 async fn spawn(db: TestDb) -> TestApp {
-    TestApp::spawn(
-        db,
-        shared_server::layer(),
-        &[],
-        &[GroupEntry::of::<SharedRpc>()],
-    )
-    .await
+    let config = Layer::value("UploadConfig", UploadConfig::development());
+    let layer = shared_server::layer().provide_merge(&config);
+    TestApp::spawn(db, layer, &[], &[GroupEntry::of::<SharedRpc>()]).await
 }
 
 /// An open `eventStream_connect` call, read line by line (HTTP NDJSON).

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use shared_server::auth::{AuthResolver, OrgMembers};
 use shared_server::db::repo::Sql;
 use shared_server::entities::FileId;
-use shared_server::files::{content_routes, ContentRouteState, UploadService};
+use shared_server::files::{content_routes, ContentRouteState, UploadConfig, UploadService};
 use shared_server::layer::Layer;
 use shared_server::repos::FileRepo;
 use shared_server::rpc::{GroupEntry, SharedRpc};
@@ -48,8 +48,11 @@ async fn fixtures() -> Vec<Fixture> {
             let _ = axum::serve(listener, routes).await;
         });
         let dyn_store: Arc<dyn ObjectStore> = store.clone();
-        let layer =
-            shared_server::layer().provide_merge(&Layer::shared("LocalObjectStore", dyn_store));
+        let inputs = Layer::merge_all([
+            Layer::shared("LocalObjectStore", dyn_store),
+            Layer::value("UploadConfig", UploadConfig::development()),
+        ]);
+        let layer = shared_server::layer().provide_merge(&inputs);
         let app = TestApp::spawn(db, layer, &[], &[GroupEntry::of::<SharedRpc>()]).await;
         out.push(Fixture {
             app,
@@ -894,4 +897,46 @@ async fn the_cleanup_job_runs_by_itself_until_stopped() {
         }
         job.shutdown().await;
     }
+}
+
+#[tokio::test]
+async fn with_a_public_base_url_a_file_url_is_the_base_and_its_key() {
+    let db = shared_server::testing::sqlite().await;
+    let dir = TempDir::new().unwrap();
+    let store: Arc<dyn ObjectStore> = Arc::new(
+        LocalObjectStore::new(
+            dir.path().to_path_buf(),
+            b"object-url-secret-0123456789abcdef".to_vec(),
+            "http://127.0.0.1:9",
+        )
+        .unwrap(),
+    );
+    let mut config = UploadConfig::development();
+    config.public_base_url = Some("https://cdn.example.com".into());
+    let inputs = Layer::merge_all([
+        Layer::shared("LocalObjectStore", store.clone()),
+        Layer::value("UploadConfig", config),
+    ]);
+    let layer = shared_server::layer().provide_merge(&inputs);
+    let app = TestApp::spawn(db, layer, &[], &[GroupEntry::of::<SharedRpc>()]).await;
+    let ada = app.member("ada").await;
+    let bytes = b"cdn";
+    let initiated = app
+        .rpc(
+            &ada,
+            "files_initiateUpload",
+            initiate_payload(&ada, "c.txt", bytes, Value::Null),
+        )
+        .await
+        .success();
+    let key = initiated["fileKey"].as_str().unwrap();
+    store
+        .put(key, bytes::Bytes::from_static(bytes), Some("text/plain"))
+        .await
+        .unwrap();
+    let file = app
+        .rpc(&ada, "files_completeUpload", json!({"fileKey": key}))
+        .await
+        .success();
+    assert_eq!(file["url"], format!("https://cdn.example.com{key}"));
 }
