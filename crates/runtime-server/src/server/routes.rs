@@ -89,17 +89,12 @@ pub fn router(
         app = app.merge(protected);
     }
     // The shared slice's file content route authenticates by itself (slices.md §1.6).
-    if let (Ok(files), Ok(uploads)) = (
-        state.ctx.get::<FileRepo>(),
-        state.ctx.get::<UploadService>(),
-    ) {
-        app = app.merge(content_routes(ContentRouteState {
-            files: (*files).clone(),
-            uploads,
-            resolver: resolver.clone(),
-            members: state.ctx.get::<dyn OrgMembers>().ok(),
-        }));
-    }
+    app = app.merge(content_routes(ContentRouteState {
+        files: (*state.ctx.get::<FileRepo>()?).clone(),
+        uploads: state.ctx.get::<UploadService>()?,
+        resolver: resolver.clone(),
+        members: state.ctx.get::<dyn OrgMembers>().ok(),
+    }));
     let mut app = app.fallback(not_found).layer(
         ServiceBuilder::new()
             .layer(RequestBodyLimitLayer::new(config.http.body_limit_bytes))
