@@ -2,7 +2,9 @@
 //!
 //! - [`layer`]: the Layer/Context/Scope model every slice uses to declare its services;
 //! - [`db`], [`storage`], [`time`]: the persistence ports shared by all slices;
-//! - [`ids`]: typed public ids (`<table>__<uuid>`).
+//! - [`ids`]: typed public ids (`<table>__<uuid>`);
+//! - [`files`]: object keys, uploads and the `files_*` procedures (slices.md §1.3–§1.7);
+//! - [`events`]: the `EventHub` and `eventStream_connect`'s stream (§1.3, §1.7).
 
 pub mod auth;
 pub mod db;

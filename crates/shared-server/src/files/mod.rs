@@ -15,6 +15,7 @@ pub mod content_route;
 pub mod descriptor;
 pub mod object_key;
 pub mod procedures;
+mod upload_rules;
 pub mod upload_service;
 
 pub use cleanup::{CleanupHandle, UploadSessionCleanup, CLEANUP_FIRST_RUN, CLEANUP_INTERVAL};

@@ -17,11 +17,12 @@ use serde_json::Value as Json;
 use super::config::UploadConfig;
 use super::descriptor::{DescriptorSigner, UploadDescriptor};
 use super::object_key::{is_valid_entity_attribute, EntityKind, KeyParts, ObjectKey};
+use super::upload_rules::{check_type_and_metadata, validation};
 use crate::entities::{File, FileId, FolderId, NewFile, TeamId, MAX_FILE_NAME_CHARS};
 use crate::events::{files_uploaded, user_topic, EventHub};
 use crate::repos::{FileRepo, FolderRepo, TeamRepo, UploadSessionRepo};
 use crate::rpc::{Failure, OrgCaller, ProcedureError};
-use crate::storage::{normalize_content_md5, ObjectStore};
+use crate::storage::ObjectStore;
 use crate::{Clock, Db, RepoError, Timestamp};
 
 /// How long an upload session and its presigned PUT stay valid (§1.1, §1.5).
@@ -103,10 +104,6 @@ fn not_received(message: String) -> ProcedureError {
         .into()
 }
 
-fn validation(message: impl Into<String>, path: &str) -> ProcedureError {
-    Failure::validation(message).at(path).into()
-}
-
 impl UploadService {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
@@ -169,8 +166,11 @@ impl UploadService {
                 .into());
         }
         let mime_type = request.mime_type.trim().to_ascii_lowercase();
-        let (extension, content_md5) =
-            self.check_type_and_metadata(&mime_type, &request.metadata)?;
+        let (extension, content_md5) = check_type_and_metadata(
+            &self.config.allowed_mime_types,
+            &mime_type,
+            &request.metadata,
+        )?;
         let entity_kind = EntityKind::from_str(&request.entity_kind).map_err(|_| {
             validation(
                 "entityKind must be user, organization or team",
@@ -253,73 +253,6 @@ impl UploadService {
             signature,
             expires_at,
         })
-    }
-
-    /// The MIME type is on the allow-list, `metadata` is an object whose `extension` the MIME
-    /// database lists for that type, and `md5Hash`, when present, is a digest. Returns the
-    /// lowercase extension and the `Content-MD5` to bind the PUT to.
-    fn check_type_and_metadata(
-        &self,
-        mime_type: &str,
-        metadata: &Json,
-    ) -> Result<(String, Option<String>), ProcedureError> {
-        let well_formed = mime_type.split_once('/').is_some_and(|(kind, sub)| {
-            !kind.is_empty()
-                && !sub.is_empty()
-                && mime_type
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "/.+-_".contains(c))
-        });
-        if !well_formed {
-            return Err(validation(
-                "mimeType must be a MIME type such as image/png (without parameters)",
-                "mimeType",
-            ));
-        }
-        if !self.config.allowed_mime_types.allows(mime_type) {
-            return Err(validation(
-                format!("files of type {mime_type} may not be uploaded"),
-                "mimeType",
-            ));
-        }
-        if !metadata.is_object() {
-            return Err(validation("metadata must be an object", "metadata"));
-        }
-        let extension = match metadata.get("extension") {
-            Some(Json::String(ext)) => ext.trim().trim_start_matches('.').to_ascii_lowercase(),
-            _ => {
-                return Err(validation(
-                    "metadata.extension must be a string",
-                    "metadata.extension",
-                ))
-            }
-        };
-        let listed = !extension.is_empty()
-            && mime_guess::from_ext(&extension)
-                .iter()
-                .any(|listed| listed.essence_str() == mime_type);
-        if !listed {
-            return Err(validation(
-                format!("the extension `{extension}` does not match the type {mime_type}"),
-                "metadata.extension",
-            ));
-        }
-        let content_md5 = match metadata.get("md5Hash") {
-            None | Some(Json::Null) => None,
-            Some(Json::String(digest)) => Some(normalize_content_md5(digest).map_err(|_| {
-                validation(
-                    "metadata.md5Hash must be an MD5 digest in hex or base64",
-                    "metadata.md5Hash",
-                )
-            })?),
-            Some(_) => {
-                return Err(validation(
-                    "metadata.md5Hash must be a string",
-                    "metadata.md5Hash",
-                ))
-            }
-        };
-        Ok((extension, content_md5))
     }
 
     /// §1.4: the entity is the caller, the active organization, or a team of it.
