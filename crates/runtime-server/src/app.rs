@@ -52,6 +52,7 @@ pub fn runtime_layer(config: AppConfig) -> Layer {
     let slice_configs = Layer::merge_all([
         Layer::value("CommsConfig", config.comms.clone()),
         Layer::shared("IamConfig", config.iam.clone()),
+        Layer::value("UploadConfig", config.uploads.clone()),
     ]);
     slices_layer()
         .provide_merge(&persistence::layer(migrations()))

@@ -93,6 +93,8 @@ pub struct AppConfig {
     pub otel: Option<OtelConfig>,
     /// Email delivery (comms slice).
     pub comms: comms_server::CommsConfig,
+    /// Uploads of the shared slice (`UPLOAD_*`, `OBJECT_PUBLIC_BASE_URL`; slices.md §1.5).
+    pub uploads: shared_server::files::UploadConfig,
     /// Authentication (iam slice).
     /// Shared, not copied: the server sets its default public URL once it listens.
     pub iam: std::sync::Arc<iam_server::IamConfig>,
@@ -137,6 +139,8 @@ pub enum ConfigError {
     Comms(#[from] comms_server::config::CommsConfigError),
     #[error(transparent)]
     Iam(#[from] iam_server::IamConfigError),
+    #[error(transparent)]
+    Uploads(#[from] shared_server::files::UploadConfigError),
     #[error("cannot use data directory {path}: {message} (set APP_DATA_DIR to a writable folder)")]
     DataDir { path: String, message: String },
 }
@@ -229,12 +233,15 @@ impl AppConfig {
                 ))
             }
             Some(secret) => Secret::new(secret),
-            None if env == AppEnv::Dev => dev_secret(&data_dir)?,
+            None if env == AppEnv::Dev => dev_secret(&data_dir, ".auth-secret")?,
             None => {
                 missing.push("BETTER_AUTH_SECRET");
                 Secret::new(String::new())
             }
         };
+        if env != AppEnv::Dev && vars.get("UPLOAD_SIGNING_SECRET").is_none() {
+            missing.push("UPLOAD_SIGNING_SECRET");
+        }
         let trusted_origins = match vars.get("SECURITY_TRUSTED_ORIGINS") {
             Some(list) => parse_origins(&list)?,
             None => Vec::new(),
@@ -283,6 +290,25 @@ impl AppConfig {
             });
         }
         let comms = comms_server::CommsConfig::from_vars(&get, &data_dir)?;
+        let upload_secret = match vars.get("UPLOAD_SIGNING_SECRET") {
+            None if env == AppEnv::Dev => Some(
+                dev_secret(&data_dir, ".upload-secret")?
+                    .expose()
+                    .as_bytes()
+                    .to_vec(),
+            ),
+            _ => None,
+        };
+        let key_env = match env {
+            AppEnv::Dev => shared_server::files::KeyEnv::Dev,
+            AppEnv::Staging => shared_server::files::KeyEnv::Staging,
+            AppEnv::Prod => shared_server::files::KeyEnv::Prod,
+        };
+        let uploads = shared_server::files::UploadConfig::from_vars(
+            &get,
+            key_env,
+            upload_secret,
+        )?;
         let iam = std::sync::Arc::new(iam_server::IamConfig::from_vars(
             &get,
             Some(auth_secret.expose()),
@@ -307,6 +333,7 @@ impl AppConfig {
             rpc,
             otel,
             comms,
+            uploads,
             iam,
         })
     }
@@ -360,6 +387,19 @@ impl AppConfig {
             ),
         ];
         out.extend(self.comms.redacted());
+        out.push(("UPLOAD_SIGNING_SECRET", "*** (set)".to_string()));
+        out.push(("UPLOAD_MAX_BYTES", self.uploads.max_bytes.to_string()));
+        out.push((
+            "UPLOAD_ALLOWED_MIME_TYPES",
+            self.uploads.allowed_mime_types.entries().join(","),
+        ));
+        out.push((
+            "OBJECT_PUBLIC_BASE_URL",
+            self.uploads
+                .public_base_url
+                .clone()
+                .unwrap_or_else(|| "(none)".into()),
+        ));
         match &self.object_store {
             ObjectStoreConfig::Local { root } => {
                 out.push(("OBJECT_STORE", "local".into()));
@@ -561,9 +601,10 @@ fn object_store_config(
     }
 }
 
-/// The development secret: read from `<data>/.auth-secret`, or generated once and kept there.
-fn dev_secret(data_dir: &Path) -> Result<Secret, ConfigError> {
-    let path = data_dir.join(".auth-secret");
+/// A development secret: read from `<data>/<file>` (`.auth-secret`, `.upload-secret`), or
+/// generated once and kept there.
+fn dev_secret(data_dir: &Path, file: &str) -> Result<Secret, ConfigError> {
+    let path = data_dir.join(file);
     let data_dir_error = |e: std::io::Error| ConfigError::DataDir {
         path: data_dir.display().to_string(),
         message: e.to_string(),
@@ -722,7 +763,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             err.to_string(),
-            "APP_ENV=prod requires these variables, which are not set: BETTER_AUTH_SECRET, S3_BUCKET, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, EMAIL_TRANSPORT (or SMTP_URL), EMAIL_FROM"
+            "APP_ENV=prod requires these variables, which are not set: BETTER_AUTH_SECRET, UPLOAD_SIGNING_SECRET, S3_BUCKET, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, EMAIL_TRANSPORT (or SMTP_URL), EMAIL_FROM"
         );
     }
 

@@ -81,7 +81,7 @@ fn production_without_secrets_lists_them_all() {
     );
     assert_eq!(code, 2);
     assert!(
-        output.contains("BETTER_AUTH_SECRET, S3_BUCKET, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, EMAIL_TRANSPORT (or SMTP_URL), EMAIL_FROM"),
+        output.contains("BETTER_AUTH_SECRET, UPLOAD_SIGNING_SECRET, S3_BUCKET, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, EMAIL_TRANSPORT (or SMTP_URL), EMAIL_FROM"),
         "{output}"
     );
 }

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use shared_server::auth::{AuthContext, AuthError, AuthResolver};
 use shared_server::rpc::shared_group::Health;
-use shared_server::rpc::{shared_group, RpcError, RpcGroup, RpcResult, SharedState};
+use shared_server::rpc::{health_group, RpcError, RpcGroup, RpcResult};
 use shared_server::Context;
 
 const TOKEN: &str = "compat-token";
@@ -168,11 +168,7 @@ async fn the_real_effect_rpc_client_talks_to_the_server() {
     let ctx = Context::new()
         .with_arc::<dyn AuthResolver>(Arc::new(FixedTokenResolver { caller: caller() }))
         .with(active.clone());
-    let app = rpc::router(
-        [shared_group(SharedState::default()), test_group()],
-        ctx,
-        RpcLimits::default(),
-    );
+    let app = rpc::router([health_group(), test_group()], ctx, RpcLimits::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base_url = format!("http://{}", listener.local_addr().unwrap());
     let server = tokio::spawn(async move { axum::serve(listener, app).await });

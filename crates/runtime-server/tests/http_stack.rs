@@ -352,6 +352,7 @@ async fn security_headers_compression_and_hsts_in_prod() {
     let server = start(&[
         ("APP_ENV", "prod"),
         ("BETTER_AUTH_SECRET", secret),
+        ("UPLOAD_SIGNING_SECRET", secret),
         ("EMAIL_TRANSPORT", "log"),
         ("EMAIL_FROM", "App <no-reply@example.com>"),
     ])

@@ -12,7 +12,7 @@ use proptest::prelude::*;
 use runtime_server::rpc::{self, RpcLimits};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use shared_server::rpc::{shared_group, RpcGroup, RpcResult, SharedState};
+use shared_server::rpc::{health_group, RpcGroup, RpcResult};
 use shared_server::Context;
 use tokio::runtime::Runtime;
 use tokio_tungstenite::tungstenite::Message;
@@ -53,11 +53,7 @@ fn serve() -> (Runtime, String) {
         max_in_flight: 8,
         ..RpcLimits::default()
     };
-    let app = rpc::router(
-        [shared_group(SharedState::default()), group()],
-        Context::new(),
-        limits,
-    );
+    let app = rpc::router([health_group(), group()], Context::new(), limits);
     let base = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

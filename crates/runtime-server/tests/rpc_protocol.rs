@@ -16,7 +16,7 @@ use runtime_server::AppConfig;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use shared_server::auth::AuthContext;
-use shared_server::rpc::{shared_group, RpcError, RpcGroup, RpcResult, SharedState};
+use shared_server::rpc::{health_group, RpcError, RpcGroup, RpcResult};
 use shared_server::Context;
 use tokio::io::AsyncWriteExt;
 use tokio_tungstenite::tungstenite::Message;
@@ -112,7 +112,7 @@ impl Server {
     async fn start(limits: RpcLimits) -> Server {
         let active = ActiveStreams::default();
         let ctx = Context::new().with(active.clone());
-        let app = rpc::router([shared_group(SharedState::default()), group()], ctx, limits);
+        let app = rpc::router([health_group(), group()], ctx, limits);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });
@@ -679,11 +679,7 @@ async fn shutdown_closes_websockets_going_away_and_interrupts_their_calls() {
     let active = ActiveStreams::default();
     let shutdown = rpc::RpcShutdown::new();
     let ctx = Context::new().with(active.clone()).with(shutdown.clone());
-    let app = rpc::router(
-        [shared_group(SharedState::default()), group()],
-        ctx,
-        small_limits(),
-    );
+    let app = rpc::router([health_group(), group()], ctx, small_limits());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });

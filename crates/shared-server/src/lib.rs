@@ -4,11 +4,15 @@
 //! - [`db`], [`storage`], [`time`]: the persistence ports shared by all slices;
 //! - [`ids`]: typed public ids (`<table>__<uuid>`);
 //! - [`config`]: the environment reader every slice and the runtime use.
+//! - [`files`]: object keys, uploads and the `files_*` procedures (slices.md §1.3–§1.7);
+//! - [`events`]: the `EventHub` and `eventStream_connect`'s stream (§1.3, §1.7).
 
 pub mod auth;
 pub mod config;
 pub mod db;
 pub mod entities;
+pub mod events;
+pub mod files;
 pub mod ids;
 pub mod layer;
 pub mod mail;

@@ -5,9 +5,7 @@ use futures::stream::{self, Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use shared_server::auth::AuthContext;
-use shared_server::rpc::{
-    shared_group, Access, Cause, Invocation, RpcError, RpcGroup, RpcResult, SharedState,
-};
+use shared_server::rpc::{health_group, Access, Cause, Invocation, RpcError, RpcGroup, RpcResult};
 use shared_server::Context;
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -156,7 +154,7 @@ async fn protected_procedures_refuse_calls_without_a_caller() {
 
 #[tokio::test]
 async fn the_shared_group_answers_get_health() {
-    let group = shared_group(SharedState::default());
+    let group = health_group();
     assert_eq!(group.path(), "/v1/shared/rpc");
     assert_eq!(
         group.procedure("getHealth").unwrap().access(),

@@ -10,6 +10,7 @@ use shared_server::db::migrate;
 use shared_server::db::repo::{NoFilter, PageRequest, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT};
 use shared_server::db::{Backend, RepoError};
 use shared_server::entities::*;
+use shared_server::files::ObjectKey;
 use shared_server::migrations::SHARED_MIGRATIONS;
 use shared_server::repos::*;
 use shared_server::testing::{all_backends, TestDb};
@@ -73,7 +74,9 @@ impl Fixture {
             key: format!(
                 "/dev/tenants/ab/individual/{}/user/{}/document/2026/01/{id}.pdf",
                 org.id, owner.id
-            ),
+            )
+            .parse()
+            .unwrap(),
             url: format!("/v1/shared/files/{id}/content"),
             name: name.to_string(),
             size: 1234,
@@ -496,7 +499,7 @@ async fn unique_violations_report_the_same_constraint_name_on_every_backend() {
         assert_eq!(conflict(dup), "shared_file_key_uq", "{backend:?}");
 
         // A reference to a missing row is a ForeignKey error, not a conflict.
-        again.key.push_str(".2");
+        again.key = again.key.as_str().replace(".pdf", ".txt").parse().unwrap();
         again.folder_id = Some(FolderId::new());
         let fk = f.files.insert(&f.test.db, &org.id, again, "s").await;
         assert!(
@@ -1393,7 +1396,14 @@ async fn moving_deleting_and_finding_files_only_touch_the_callers_own() {
                 &[
                     b1.key.clone(),
                     a2.key.clone(),
-                    "/nope".into(),
+                    format!(
+                        "/dev/tenants/ab/individual/{}/user/{}/document/2026/01/{}.pdf",
+                        org.id,
+                        ada.id,
+                        FileId::new()
+                    )
+                    .parse()
+                    .unwrap(),
                     a1.key.clone(),
                 ],
             )
@@ -1539,7 +1549,7 @@ async fn upload_sessions_upsert_expire_and_delete() {
         let bob = f.user("bob@example.com").await;
         let org = f.org("acme", &ada).await;
         let other_org = f.org("globex", &bob).await;
-        let key = "/dev/tenants/ab/individual/org/user/u/document/2026/01/f.pdf";
+        let key = &new_key(&org.id, &ada.id);
         let expires = f.now().plus(Duration::from_secs(15 * 60));
 
         let id = f
@@ -1642,7 +1652,7 @@ async fn upload_sessions_upsert_expire_and_delete() {
                 &f.test.db,
                 &org.id,
                 &ada.id,
-                "/k2",
+                &new_key(&org.id, &ada.id),
                 "hmac-sha256=xyz",
                 json!({}),
                 later,
@@ -1695,7 +1705,7 @@ async fn upload_sessions_upsert_expire_and_delete() {
                 &f.test.db,
                 &other_org.id,
                 &bob.id,
-                "/other",
+                &new_key(&other_org.id, &bob.id),
                 &signature(4),
                 json!({}),
                 f.now().plus(Duration::from_secs(1)),
@@ -1819,4 +1829,14 @@ async fn each_call_is_traced_as_repo_dot_operation() {
             );
         }
     }
+}
+
+/// A key of the §1.4 layout for a new file of `user` in `org`.
+fn new_key(org: &OrganizationId, user: &UserId) -> ObjectKey {
+    format!(
+        "/dev/tenants/ab/individual/{org}/user/{user}/document/2026/01/{}.pdf",
+        FileId::new()
+    )
+    .parse()
+    .unwrap()
 }

@@ -26,7 +26,9 @@ use crate::rpc::RpcShutdown;
 use crate::tooling::HttpMetrics;
 use iam_server::{AuthRoutes, IamConfig};
 pub use routes::{AppState, ExtraRoutes};
-use shared_server::auth::AuthResolver;
+use shared_server::auth::{AuthResolver, OrgMembers};
+use shared_server::files::UploadService;
+use shared_server::repos::FileRepo;
 use shared_server::rpc::RpcRegistry;
 
 /// The running HTTP server.
@@ -60,6 +62,12 @@ pub fn layer_with(extra: ExtraRoutes) -> Layer {
         .requires::<IamConfig>()
         .requires::<AuthRoutes>()
         .requires::<dyn AuthResolver>()
+        // Organization-scoped procedures resolve the caller's membership through this port;
+        // without it in the router's context every one of them answers "Organization not found".
+        .requires::<dyn OrgMembers>()
+        // GET /v1/shared/files/{fileId}/content (slices.md §1.6).
+        .requires::<FileRepo>()
+        .requires::<UploadService>()
         .service(move |ctx, scope| {
             let extra = extra.clone();
             let groups = groups.clone();

@@ -34,7 +34,9 @@ use crate::persistence::LocalObjects;
 use crate::tooling::HttpMetrics;
 use comms_server::repos::OutboxRepo;
 use iam_server::AuthRoutes;
-use shared_server::auth::{AuthContext, AuthResolver};
+use shared_server::auth::{AuthContext, AuthResolver, OrgMembers};
+use shared_server::files::{content_routes, ContentRouteState, UploadService};
+use shared_server::repos::FileRepo;
 
 /// What handlers of the runtime's own routes need.
 #[derive(Clone)]
@@ -83,9 +85,16 @@ pub fn router(
         let protected = extra
             .protected
             .route_layer(middleware::from_fn(require_authentication))
-            .route_layer(ResolveCallerLayer::new(resolver));
+            .route_layer(ResolveCallerLayer::new(resolver.clone()));
         app = app.merge(protected);
     }
+    // The shared slice's file content route authenticates by itself (slices.md §1.6).
+    app = app.merge(content_routes(ContentRouteState {
+        files: (*state.ctx.get::<FileRepo>()?).clone(),
+        uploads: state.ctx.get::<UploadService>()?,
+        resolver: resolver.clone(),
+        members: state.ctx.get::<dyn OrgMembers>().ok(),
+    }));
     let mut app = app.fallback(not_found).layer(
         ServiceBuilder::new()
             .layer(RequestBodyLimitLayer::new(config.http.body_limit_bytes))

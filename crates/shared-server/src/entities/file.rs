@@ -8,6 +8,7 @@ use super::{invalid, trimmed_name, Audit, Folder, FolderId, OrganizationId, User
 use crate::db::repo::{Entity, ListFilter, NewRow, OrgScoped, PatchRow};
 use crate::db::Columns;
 use crate::db::{RepoError, SqlValue};
+use crate::files::ObjectKey;
 use crate::time::Timestamp;
 
 crate::entity_id!(
@@ -29,7 +30,7 @@ pub struct File {
     pub id: FileId,
     pub organization_id: OrganizationId,
     /// The object key (slices.md §1.4), with its leading `/`.
-    pub key: String,
+    pub key: ObjectKey,
     pub url: String,
     pub name: String,
     pub size: i64,
@@ -75,7 +76,7 @@ fn check_metadata(metadata: Json) -> Result<Json, RepoError> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewFile {
     pub id: Option<FileId>,
-    pub key: String,
+    pub key: ObjectKey,
     pub url: String,
     pub name: String,
     pub size: i64,
@@ -89,8 +90,8 @@ pub struct NewFile {
 
 impl NewRow for NewFile {
     fn into_columns(self, _now: Timestamp) -> Result<Vec<(&'static str, SqlValue)>, RepoError> {
-        if self.key.is_empty() || self.url.is_empty() || self.mime_type.is_empty() {
-            return Err(invalid("file key, url and mime type must not be empty"));
+        if self.url.is_empty() || self.mime_type.is_empty() {
+            return Err(invalid("file url and mime type must not be empty"));
         }
         if self.size < 0 {
             return Err(invalid("file size must not be negative"));

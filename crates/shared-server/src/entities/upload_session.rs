@@ -8,6 +8,7 @@ use super::{invalid, json_object, Audit, OrganizationId, UserId};
 use crate::db::repo::{Entity, ListFilter, NewRow, OrgScoped, PatchRow};
 use crate::db::Columns;
 use crate::db::{RepoError, SqlValue};
+use crate::files::ObjectKey;
 use crate::time::Timestamp;
 
 crate::entity_id!(
@@ -28,7 +29,7 @@ pub struct UploadSession {
     pub row_id: i64,
     pub id: UploadSessionId,
     pub organization_id: OrganizationId,
-    pub file_key: String,
+    pub file_key: ObjectKey,
     pub user_id: UserId,
     /// `hmac-sha256=<64 lowercase hex>` over the canonical descriptor.
     pub signature: String,
@@ -81,7 +82,7 @@ fn check_metadata(metadata: Json) -> Result<Json, RepoError> {
 /// An upload session to insert (`UploadSessionRepo::store` is the usual way: it upserts).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewUploadSession {
-    pub file_key: String,
+    pub file_key: ObjectKey,
     pub user_id: UserId,
     pub signature: String,
     pub metadata: Json,
@@ -91,9 +92,6 @@ pub struct NewUploadSession {
 
 impl NewRow for NewUploadSession {
     fn into_columns(self, _now: Timestamp) -> Result<Vec<(&'static str, SqlValue)>, RepoError> {
-        if self.file_key.is_empty() {
-            return Err(invalid("upload file key must not be empty"));
-        }
         let mut c = Columns::default();
         c.set("file_key", self.file_key)
             .set("user_id", self.user_id)

@@ -10,6 +10,7 @@ use crate::db::{Backend, Exec, RepoError};
 use crate::entities::{
     File, FileId, FileListing, Folder, FolderId, FolderWithFiles, OrganizationId, UserId,
 };
+use crate::files::ObjectKey;
 
 crate::repository!(
     /// Files (org-scoped, owned by a user).
@@ -160,7 +161,7 @@ impl FileRepo {
         org: &OrganizationId,
         user: &UserId,
         file_ids: &[FileId],
-    ) -> Result<Vec<String>, RepoError> {
+    ) -> Result<Vec<ObjectKey>, RepoError> {
         let mut on = on.into();
         let mut held = on.conn().await?;
         let conn = &mut held.conn();
@@ -177,7 +178,7 @@ impl FileRepo {
                 .push(" AND id IN (")
                 .push_bind_list(chunk)
                 .push(") RETURNING key");
-            let deleted: Vec<(String,)> = sql
+            let deleted: Vec<(ObjectKey,)> = sql
                 .fetch_all(&mut tx.conn())
                 .await
                 .map_err(map_db_error::<File>)?;
@@ -195,17 +196,15 @@ impl FileRepo {
         on: impl Into<Exec<'_>>,
         org: &OrganizationId,
         user: &UserId,
-        keys: &[String],
+        keys: &[ObjectKey],
     ) -> Result<Vec<Option<File>>, RepoError> {
         let mut on = on.into();
         let mut held = on.conn().await?;
         let conn = &mut held.conn();
-        let mut by_key: HashMap<String, File> = HashMap::new();
+        let mut by_key: HashMap<ObjectKey, File> = HashMap::new();
         for chunk in keys.chunks(IN_LIST_CHUNK) {
             let mut sql = owned_files(org, user);
-            sql.push(" AND key IN (")
-                .push_bind_list(chunk.iter().map(String::as_str))
-                .push(")");
+            sql.push(" AND key IN (").push_bind_list(chunk).push(")");
             let files: Vec<File> = sql.fetch_all(conn).await.map_err(map_db_error::<File>)?;
             by_key.extend(files.into_iter().map(|f| (f.key.clone(), f)));
         }

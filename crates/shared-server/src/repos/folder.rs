@@ -6,6 +6,7 @@ use super::IN_LIST_CHUNK;
 use crate::db::repo::{begin_nested, map_db_error, OrgRepo, Sql};
 use crate::db::{Exec, RepoError};
 use crate::entities::{File, Folder, FolderId, NewFolder, OrganizationId, UserId};
+use crate::files::ObjectKey;
 
 crate::repository!(
     /// Folders (org-scoped, owned by a user; flat).
@@ -40,7 +41,7 @@ impl FolderRepo {
         org: &OrganizationId,
         user: &UserId,
         folder_ids: &[FolderId],
-    ) -> Result<Vec<String>, RepoError> {
+    ) -> Result<Vec<ObjectKey>, RepoError> {
         let mut on = on.into();
         let mut held = on.conn().await?;
         let conn = &mut held.conn();
@@ -60,7 +61,7 @@ impl FolderRepo {
                 .push(" AND id IN (")
                 .push_bind_list(chunk)
                 .push(")) ORDER BY created_at, id");
-            let files: Vec<(String,)> = sql
+            let files: Vec<(ObjectKey,)> = sql
                 .fetch_all(&mut tx.conn())
                 .await
                 .map_err(map_db_error::<File>)?;

@@ -87,6 +87,7 @@ mod send_probe {
         conn: &mut Conn<'_>,
     ) {
         let user = UserId::new();
+        let key = crate::files::ObjectKey::parse("/dev/tenants/ab/individual/shared_organization__0190f5d2-0000-7000-8000-00000000000a/user/u/document/2026/01/shared_file__0190f5d2-0000-7000-8000-00000000000a.pdf").unwrap();
         assert_send(users.insert(db, NewUser::new("a", "a@b"), "x"));
         assert_send(users.insert_many(db, vec![], "x"));
         assert_send(users.update(db, &user, 1, UserPatch::default(), "x"));
@@ -101,7 +102,7 @@ mod send_probe {
             db,
             org,
             &user,
-            "k",
+            &key,
             "s",
             serde_json::Value::Null,
             crate::Timestamp::now(),
@@ -112,7 +113,8 @@ mod send_probe {
     /// Like a layer's build closure: borrowed repositories in a higher-ranked boxed future.
     #[allow(dead_code)]
     fn higher_ranked() {
-        type Keys<'a> = futures::future::BoxFuture<'a, Result<Vec<String>, crate::RepoError>>;
+        type Keys<'a> =
+            futures::future::BoxFuture<'a, Result<Vec<crate::files::ObjectKey>, crate::RepoError>>;
         fn takes<F>(_: F)
         where
             F: for<'a> Fn(&'a Db, &'a FolderRepo, &'a FileRepo, &'a OrganizationId) -> Keys<'a>,

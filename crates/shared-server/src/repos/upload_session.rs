@@ -10,6 +10,7 @@ use crate::entities::{
     NewUploadSession, OrganizationId, UploadSession, UploadSessionId, UserId,
     UPLOAD_INITIATION_SOURCE,
 };
+use crate::files::ObjectKey;
 use crate::time::Timestamp;
 
 crate::repository!(
@@ -28,7 +29,7 @@ impl UploadSessionRepo {
         on: impl Into<Exec<'_>>,
         org: &OrganizationId,
         user: &UserId,
-        file_key: &str,
+        file_key: &ObjectKey,
         signature: &str,
         metadata: Json,
         expires_at: Timestamp,
@@ -37,7 +38,7 @@ impl UploadSessionRepo {
         let mut held = on.conn().await?;
         let conn = &mut held.conn();
         let new = NewUploadSession {
-            file_key: file_key.to_string(),
+            file_key: file_key.clone(),
             user_id: user.clone(),
             signature: signature.to_string(),
             metadata,
@@ -73,7 +74,7 @@ impl UploadSessionRepo {
         &self,
         on: impl Into<Exec<'_>>,
         org: &OrganizationId,
-        file_key: &str,
+        file_key: &ObjectKey,
     ) -> Result<Option<UploadSession>, RepoError> {
         let mut on = on.into();
         let mut held = on.conn().await?;
@@ -91,7 +92,7 @@ impl UploadSessionRepo {
         &self,
         on: impl Into<Exec<'_>>,
         org: &OrganizationId,
-        file_key: &str,
+        file_key: &ObjectKey,
     ) -> Result<bool, RepoError> {
         let mut on = on.into();
         let mut held = on.conn().await?;
@@ -122,13 +123,41 @@ impl UploadSessionRepo {
             .map_err(map_db_error::<UploadSession>)
     }
 
+    /// Deletes up to `limit` sessions of any organization that expired before `now` and
+    /// returns their object keys (job use only: the caller deletes the objects). Each row is
+    /// deleted, and its key returned, by exactly one caller, however many run at once.
+    #[tracing::instrument(skip_all, name = "UploadSessionRepo.take_expired")]
+    pub async fn take_expired(
+        &self,
+        on: impl Into<Exec<'_>>,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<ObjectKey>, RepoError> {
+        let mut on = on.into();
+        let mut held = on.conn().await?;
+        let conn = &mut held.conn();
+        let mut sql = Sql::new(
+            "DELETE FROM shared_upload_session WHERE id IN \
+             (SELECT id FROM shared_upload_session WHERE expires_at < ",
+        );
+        sql.push_bind(now)
+            .push(" ORDER BY expires_at LIMIT ")
+            .push_bind(i64::from(limit.max(1)))
+            .push(") RETURNING file_key");
+        let taken: Vec<(ObjectKey,)> = sql
+            .fetch_all(conn)
+            .await
+            .map_err(map_db_error::<UploadSession>)?;
+        Ok(taken.into_iter().map(|(key,)| key).collect())
+    }
+
     /// Whether a session for `file_key` exists in `org` and `now <= expires_at`.
     #[tracing::instrument(skip_all, name = "UploadSessionRepo.is_valid")]
     pub async fn is_valid(
         &self,
         on: impl Into<Exec<'_>>,
         org: &OrganizationId,
-        file_key: &str,
+        file_key: &ObjectKey,
         now: Timestamp,
     ) -> Result<bool, RepoError> {
         let mut on = on.into();
@@ -146,7 +175,7 @@ impl UploadSessionRepo {
 }
 
 /// `<verb> FROM shared_upload_session WHERE organization_id = $1 AND file_key = $2`.
-fn by_file_key(verb: &str, org: &OrganizationId, file_key: &str) -> Sql {
+fn by_file_key(verb: &str, org: &OrganizationId, file_key: &ObjectKey) -> Sql {
     let mut sql = Sql::new(format!(
         "{verb} FROM shared_upload_session WHERE organization_id = "
     ));

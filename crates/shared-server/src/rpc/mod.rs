@@ -81,6 +81,6 @@ pub use exit::{Cause, Defect, Exit, FiberId};
 pub use failure::{Failure, IntoFailure, ProcedureError};
 pub use group::{Invocation, Procedure, RpcGroup};
 pub use registry::{GroupEntry, RegistryError, RpcRegistry, SliceRpc};
-pub use shared_group::{shared_group, SharedRpc, SharedState};
+pub use shared_group::{health_group, shared_group, SharedRpc, SharedState};
 pub use transport::{router, CallerTrace, RpcLimits, RpcShutdown, TraceJoin};
 pub use typed::Procedures;

@@ -21,6 +21,21 @@ impl TestDb {
     pub fn backend(&self) -> Backend {
         self.db.backend()
     }
+
+    /// A second pool on the same database (what another server instance would have); the
+    /// database is not removed when this one is dropped.
+    pub async fn open_again(&self) -> TestDb {
+        let mut config = DbConfig::new(&self.url);
+        config.max_connections = 5;
+        let db = Db::connect(&config)
+            .await
+            .expect("open the test database again");
+        TestDb {
+            db,
+            url: self.url.clone(),
+            dir: None,
+        }
+    }
 }
 
 impl Drop for TestDb {
