@@ -68,7 +68,10 @@ impl UploadSessionCleanup {
         let now = self.clock.now();
         let mut deleted = 0;
         loop {
-            let keys = self.uploads.take_expired(self.uploads.db(), now, BATCH).await?;
+            let keys = self
+                .uploads
+                .take_expired(self.uploads.db(), now, BATCH)
+                .await?;
             deleted += keys.len() as u64;
             delete_objects(self.store.as_ref(), &keys).await;
             if keys.len() < BATCH as usize {

@@ -83,7 +83,11 @@ async fn file_content(
     let Ok(file_id) = FileId::parse(&file_id) else {
         return not_found();
     };
-    let file = match state.files.find_by_id(state.files.db(), who.org_id(), &file_id).await {
+    let file = match state
+        .files
+        .find_by_id(state.files.db(), who.org_id(), &file_id)
+        .await
+    {
         Ok(Some(file)) if &file.user_id == who.user_id() => file,
         Ok(_) => return not_found(),
         Err(fault) => {

@@ -198,7 +198,13 @@ pub async fn move_files(
 ) -> Result<(), ProcedureError> {
     let ids: Vec<FileId> = parse_ids(&p.file_ids);
     s.files
-        .move_files(s.files.db(), who.org_id(), who.user_id(), &ids, p.folder_id.as_ref())
+        .move_files(
+            s.files.db(),
+            who.org_id(),
+            who.user_id(),
+            &ids,
+            p.folder_id.as_ref(),
+        )
         .await?;
     Ok(())
 }

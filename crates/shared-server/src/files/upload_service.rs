@@ -267,7 +267,11 @@ impl UploadService {
             EntityKind::User => identifier == who.user_id().as_str(),
             EntityKind::Organization => identifier == who.org_id().as_str(),
             EntityKind::Team => match TeamId::parse(identifier) {
-                Ok(team) => self.teams.find_by_id(&self.db, who.org_id(), &team).await?.is_some(),
+                Ok(team) => self
+                    .teams
+                    .find_by_id(&self.db, who.org_id(), &team)
+                    .await?
+                    .is_some(),
                 Err(_) => false,
             },
         };
