@@ -2,6 +2,7 @@
 //! the Server layer on top. Mirrors the original system:
 //! `Authentication (iam + email + data access) + Persistence (db + object storage) + Tooling`.
 
+use documents_server::DocumentsRpc;
 use shared_server::db::migrate::SliceMigrations;
 use shared_server::layer::Layer;
 use shared_server::rpc::{GroupEntry, SharedRpc};
@@ -14,6 +15,7 @@ use crate::{persistence, tooling};
 pub fn migrations() -> Vec<&'static SliceMigrations> {
     vec![
         &shared_server::migrations::SHARED_MIGRATIONS,
+        &documents_server::DOCUMENTS_MIGRATIONS,
         &comms_server::COMMS_MIGRATIONS,
         &iam_server::IAM_MIGRATIONS,
     ]
@@ -25,7 +27,8 @@ pub fn migrations() -> Vec<&'static SliceMigrations> {
 /// missing requirement of the Server layer.
 pub fn rpc_groups() -> Vec<GroupEntry> {
     vec![
-        GroupEntry::of::<SharedRpc>(), // /v1/shared/rpc     slices.md §1.7
+        GroupEntry::of::<SharedRpc>(),    // /v1/shared/rpc     slices.md §1.7
+        GroupEntry::of::<DocumentsRpc>(), // /v1/documents/rpc  slices.md §3.5
     ]
 }
 

@@ -5,7 +5,8 @@
 //! - [`ids`]: typed public ids (`<table>__<uuid>`);
 //! - [`config`]: the environment reader every slice and the runtime use.
 //! - [`files`]: object keys, uploads and the `files_*` procedures (slices.md §1.3–§1.7);
-//! - [`events`]: the `EventHub` and `eventStream_connect`'s stream (§1.3, §1.7).
+//! - [`events`]: the `EventHub` and `eventStream_connect`'s stream (§1.3, §1.7);
+//! - [`snapshots`]: the `DocumentSnapshots` port (§9) and its in-memory double.
 
 pub mod auth;
 pub mod config;
@@ -20,6 +21,7 @@ pub mod migrations;
 pub mod repos;
 pub mod rpc;
 mod slice_layer;
+pub mod snapshots;
 pub mod storage;
 pub mod testing;
 pub mod time;
