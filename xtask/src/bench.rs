@@ -21,6 +21,7 @@
 
 mod auth;
 mod child;
+mod documents;
 mod http;
 mod json;
 mod load;
@@ -132,6 +133,9 @@ impl Progress {
 }
 
 pub fn run(args: &[String]) -> Result<ExitCode> {
+    if args.first().is_some_and(|a| a == "documents") {
+        return documents::run(args);
+    }
     let settings = Settings::parse(args)?;
     let progress = Progress {
         started: Instant::now(),

@@ -176,7 +176,10 @@ async fn deleting_a_document_cascades_to_its_subtree_threads_versions_and_source
 #[tokio::test]
 async fn the_database_refuses_to_update_a_version() {
     for app in apps().await {
-        let ada = app.member("ada").await;
+        let (ada, bea) = (
+            app.member("ada").await,
+            app.member_of_other_org("bea").await,
+        );
         let doc = create(&app, &ada, json!({"title": "t", "content": "original"})).await;
         let version = app
             .rpc(
@@ -208,6 +211,14 @@ async fn the_database_refuses_to_update_a_version() {
             content,
             json!({"documentId": doc["id"], "documentVersionId": version["data"]["id"], "content": "original"})
         );
+        let foreign = app
+            .rpc(
+                &bea,
+                "DocumentVersion.getContent",
+                json!({"id": version["data"]["id"], "organizationId": org(&bea)}),
+            )
+            .await;
+        assert_eq!(tag_of(foreign), "DocumentVersionNotFoundError");
     }
 }
 

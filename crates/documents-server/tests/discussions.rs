@@ -89,7 +89,10 @@ async fn a_discussion_with_its_first_comment_reads_back_with_authors() {
 #[tokio::test]
 async fn discussions_list_newest_first_and_comments_oldest_first() {
     for app in apps().await {
-        let ada = app.member("ada").await;
+        let (ada, bea) = (
+            app.member("ada").await,
+            app.member_of_other_org("bea").await,
+        );
         let doc = create(&app, &ada, json!({"title": "Doc"})).await;
         let mut threads = Vec::new();
         for n in 0..3 {
@@ -140,6 +143,15 @@ async fn discussions_list_newest_first_and_comments_oldest_first() {
             .rpc(&ada, "Comment.create", json!({"organizationId": org(&ada), "discussionId": "documents_discussion__0190f5d2-0000-7000-8000-00000000000a", "content": "x"}))
             .await;
         assert_eq!(tag_of(missing), "DiscussionNotFoundError");
+        let foreign = app
+            .rpc_stream(
+                &bea,
+                "Discussion.listByDocument",
+                json!({"documentId": doc["id"]}),
+            )
+            .await
+            .success();
+        assert_eq!(foreign, json!([]));
     }
 }
 

@@ -57,7 +57,10 @@ async fn title_matches_rank_above_content_only_matches() {
 #[tokio::test]
 async fn the_websearch_syntax_means_the_same_on_both_backends() {
     for app in apps().await {
-        let ada = app.member("ada").await;
+        let (ada, bea) = (
+            app.member("ada").await,
+            app.member_of_other_org("bea").await,
+        );
         let fox = create(
             &app,
             &ada,
@@ -169,7 +172,10 @@ async fn the_websearch_syntax_means_the_same_on_both_backends() {
 #[tokio::test]
 async fn search_excludes_archived_rows_unless_asked_and_filters_by_user_and_page() {
     for app in apps().await {
-        let ada = app.member("ada").await;
+        let (ada, bea) = (
+            app.member("ada").await,
+            app.member_of_other_org("bea").await,
+        );
         let carl = app.join(&ada, "carl", "member").await;
         let archived = create(&app, &ada, json!({"title": "Archived report"})).await;
         by_id(&app, &ada, "Document.archive", &archived["id"])
@@ -220,6 +226,8 @@ async fn search_excludes_archived_rows_unless_asked_and_filters_by_user_and_page
         let hit = search(&app, &ada, "needle", json!({})).await;
         assert_eq!(hit[0]["id"], long["id"]);
         assert_eq!(hit[0]["content"].as_str().unwrap().chars().count(), 500);
+        let theirs = search(&app, &bea, "report", json!({"includeArchived": true})).await;
+        assert_eq!(theirs, json!([]));
     }
 }
 

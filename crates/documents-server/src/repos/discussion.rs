@@ -22,7 +22,7 @@ shared_server::repository!(
 /// A comment as `DiscussionWithComments` lists it (a projection of the row, with its author).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct FirstComment {
+pub struct ThreadComment {
     pub id: String,
     #[serde(rename = "_rowId")]
     pub row_id: i64,
@@ -43,7 +43,7 @@ pub struct DiscussionWithComments {
     #[serde(flatten)]
     pub discussion: Discussion,
     pub user: UserSummary,
-    pub comments: Vec<FirstComment>,
+    pub comments: Vec<ThreadComment>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -210,7 +210,7 @@ async fn read_threads(
             let comments = comments
                 .iter()
                 .filter(|c| c.comment.discussion_id == row.discussion.id)
-                .map(|c| FirstComment {
+                .map(|c| ThreadComment {
                     id: c.comment.id.to_string(),
                     row_id: c.comment.row_id,
                     content: c.comment.content.clone(),

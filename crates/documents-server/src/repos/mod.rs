@@ -14,7 +14,7 @@ mod source;
 mod version;
 
 pub use comment::CommentRepo;
-pub use discussion::{DiscussionRepo, DiscussionWithComments, FirstComment};
+pub use discussion::{DiscussionRepo, DiscussionWithComments, ThreadComment};
 pub use document::{DocumentRepo, DocumentSearch, ListDocuments, SearchHit, MAX_ANCESTOR_DEPTH};
 pub use file::DocumentFileRepo;
 pub use source::DocumentSourceRepo;
