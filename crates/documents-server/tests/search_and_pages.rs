@@ -166,6 +166,10 @@ async fn the_websearch_syntax_means_the_same_on_both_backends() {
             Vec::<String>::new(),
             "NEAR is a word, and no row has it"
         );
+        assert_eq!(
+            search(&app, &bea, "quick or owl", json!({})).await,
+            json!([])
+        );
     }
 }
 
