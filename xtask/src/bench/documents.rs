@@ -16,37 +16,36 @@
 //! `target/bench/documents.json`. Flags: `--quick` (1k and 10k documents, shorter rounds),
 //! `--sizes N,M`, `--connections N`, `--duration-secs N`, `--rounds N`.
 
+mod client;
+mod corpus;
+mod report;
+
 use std::process::{Command, ExitCode};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::child::ScratchDir;
-use super::http::{Connection, Target};
-use super::json::Json;
 use super::load::{self, LoadSpec};
 use super::rounds::{self, Contender};
 use super::serve::{ServeBinary, EXIT_WITHIN};
-use super::stack::{paired_ratio, Series};
+use super::stack::Series;
 use super::{Progress, Settings};
 use crate::error::{Error, Result};
 use crate::process;
+use client::{rpc, seed, sign_up};
+use corpus::{query_classes, Corpus};
+use report::{json, table};
 
 const DOCUMENTS_RPC: &str = "/v1/documents/rpc";
 const SHARED_RPC: &str = "/v1/shared/rpc";
-const AUTH: &str = "/api/v1/auth";
 /// What a successful call's Exit starts with (unary and stream alike).
 const SUCCESS: &[u8] = br#""exit":{"_tag":"Success""#;
-const VOCABULARY: usize = 20_000;
-const DOCUMENT_CHARS: usize = 2_000;
-const SEED_CONNECTIONS: usize = 8;
 /// Documents the get/update rounds cycle through.
 const HOT_DOCUMENTS: usize = 64;
 
 /// How much to measure.
-struct Plan {
-    sizes: Vec<usize>,
-    settings: Settings,
+pub struct Plan {
+    pub sizes: Vec<usize>,
+    pub settings: Settings,
 }
 
 impl Plan {
@@ -178,289 +177,25 @@ fn psql(url: &str, statement: &str) -> std::result::Result<(), String> {
     }
 }
 
-// ---- The corpus ----------------------------------------------------------------------------------
-
-/// xorshift64*: deterministic, so every run searches the same corpus.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Self(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
-/// Words and their Zipf cumulative weights (exponent 1.07, as in English text).
-struct Corpus {
-    words: Vec<String>,
-    cumulative: Vec<f64>,
-}
-
-impl Corpus {
-    fn new() -> Self {
-        const CONSONANTS: &[u8] = b"bdfgklmnprstvz";
-        const VOWELS: &[u8] = b"aeiou";
-        let syllable = |i: usize| {
-            let c = CONSONANTS[i % CONSONANTS.len()] as char;
-            let v = VOWELS[(i / CONSONANTS.len()) % VOWELS.len()] as char;
-            format!("{c}{v}")
-        };
-        let count = CONSONANTS.len() * VOWELS.len();
-        let words: Vec<String> = (0..VOCABULARY)
-            .map(|i| {
-                let mut word = syllable(i % count) + &syllable((i / count) % count);
-                if i >= count * count {
-                    word += &syllable(i / (count * count));
-                }
-                word + "x"
-            })
-            .collect();
-        let mut total = 0.0;
-        let cumulative = (0..VOCABULARY)
-            .map(|rank| {
-                total += 1.0 / ((rank + 1) as f64).powf(1.07);
-                total
-            })
-            .collect();
-        Self { words, cumulative }
-    }
-
-    fn word(&self, rng: &mut Rng) -> &str {
-        let total = self.cumulative[VOCABULARY - 1];
-        let x = (rng.next() >> 11) as f64 / (1u64 << 53) as f64 * total;
-        let rank = self
-            .cumulative
-            .partition_point(|&c| c < x)
-            .min(VOCABULARY - 1);
-        &self.words[rank]
-    }
-
-    /// The `Document.create` payload of document `index`: a title of 2-6 words, ~2 KB of content.
-    fn document(&self, index: usize) -> String {
-        let mut rng = Rng::new(index as u64 + 1);
-        let title: Vec<&str> = (0..2 + rng.below(5)).map(|_| self.word(&mut rng)).collect();
-        let mut content = String::with_capacity(DOCUMENT_CHARS + 64);
-        let mut sentence = 0;
-        while content.len() < DOCUMENT_CHARS {
-            content.push_str(self.word(&mut rng));
-            sentence += 1;
-            content.push_str(if sentence % 12 == 0 { ". " } else { " " });
-        }
-        format!(
-            r#"{{"title":"{}","content":"{}"}}"#,
-            title.join(" "),
-            content.trim_end()
-        )
-    }
-}
-
-/// The query classes, each a few queries of that kind (ranks in the Zipf order).
-fn query_classes(corpus: &Corpus) -> Vec<(&'static str, Vec<String>)> {
-    let words = |ranks: std::ops::Range<usize>, step: usize| -> Vec<String> {
-        ranks
-            .step_by(step)
-            .map(|r| corpus.words[r].clone())
-            .collect()
-    };
-    let common = words(3..35, 4);
-    let medium = words(300..1_100, 100);
-    let rare = words(8_000..16_000, 1_000);
-    let excluding = medium
-        .iter()
-        .zip(&common)
-        .map(|(m, c)| format!("{m} -{c}"))
-        .collect();
-    vec![
-        ("common word", common),
-        ("mid-frequency word", medium),
-        ("rare word", rare),
-        ("word -common", excluding),
-    ]
-}
-
-// ---- Talking to the server -----------------------------------------------------------------------
-
-/// A signed-up user with an active organization.
-struct Session {
-    bearer: String,
-    organization: String,
-}
-
-fn call(
-    connection: &mut Connection,
-    target: &Target,
-    request: &[u8],
-    what: &str,
-) -> std::result::Result<Vec<u8>, String> {
-    let status = connection
-        .send(request)
-        .map_err(|e| format!("bench: {what}: {e}"))?;
-    let body = connection.body().to_vec();
-    if status != 200 {
-        return Err(format!(
-            "bench: {what} at {}: HTTP {status} {}",
-            target.base_url,
-            String::from_utf8_lossy(&body)
-        ));
-    }
-    Ok(body)
-}
-
-/// The first `"id":"<prefix>…"` value in `body`.
-fn first_id(body: &[u8], prefix: &str) -> Option<String> {
-    let text = String::from_utf8_lossy(body);
-    let start = text.find(&format!(r#""id":"{prefix}"#))? + 6;
-    let end = text[start..].find('"')? + start;
-    Some(text[start..end].to_string())
-}
-
-fn sign_up(target: &Target) -> std::result::Result<Session, String> {
-    let mut connection =
-        Connection::open(target, Duration::from_secs(10)).map_err(|e| e.to_string())?;
-    let origin = [("Origin", target.base_url.as_str())];
-    let body = br#"{"name":"Bench","email":"bench-documents@example.com","password":"correct horse battery staple"}"#;
-    let request = target.request(
-        "POST",
-        &format!("{AUTH}/sign-up/email"),
-        &origin,
-        Some(("application/json", body)),
-    );
-    call(&mut connection, target, &request, "sign-up")?;
-    let token = connection
-        .header("set-auth-token")
-        .ok_or("bench: sign-up set no bearer token")?
-        .to_string();
-    let bearer = format!("Bearer {token}");
-    let auth = [
-        ("Authorization", bearer.as_str()),
-        ("Origin", target.base_url.as_str()),
-    ];
-    let listed = call(
-        &mut connection,
-        target,
-        &target.request("GET", &format!("{AUTH}/organization/list"), &auth, None),
-        "organization/list",
-    )?;
-    let organization =
-        first_id(&listed, "shared_organization__").ok_or("bench: the user has no organization")?;
-    let body = format!(r#"{{"organizationId":"{organization}"}}"#);
-    let request = target.request(
-        "POST",
-        &format!("{AUTH}/organization/set-active"),
-        &auth,
-        Some(("application/json", body.as_bytes())),
-    );
-    call(&mut connection, target, &request, "organization/set-active")?;
-    Ok(Session {
-        bearer,
-        organization,
-    })
-}
-
-/// A prepared `POST` of one RPC call (HTTP, JSON serialization).
-fn rpc(target: &Target, session: &Session, path: &str, tag: &str, payload: &str) -> Vec<u8> {
-    let body =
-        format!(r#"{{"_tag":"Request","id":"1","tag":"{tag}","payload":{payload},"headers":[]}}"#);
-    target.request(
-        "POST",
-        path,
-        &[("Authorization", &session.bearer)],
-        Some(("application/json", body.as_bytes())),
-    )
-}
-
-/// Creates documents `from..to` with [`SEED_CONNECTIONS`] connections; returns the first ids made.
-fn seed(
-    target: &Target,
-    session: &Session,
-    corpus: &Corpus,
-    from: usize,
-    to: usize,
-    progress: &Progress,
-) -> std::result::Result<Vec<String>, String> {
-    let next = AtomicUsize::new(from);
-    let ids = Mutex::new(Vec::new());
-    let started = Instant::now();
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..SEED_CONNECTIONS)
-            .map(|_| {
-                scope.spawn(|| -> std::result::Result<(), String> {
-                    let mut connection = Connection::open(target, Duration::from_secs(30))
-                        .map_err(|e| e.to_string())?;
-                    loop {
-                        let index = next.fetch_add(1, Ordering::Relaxed);
-                        if index >= to {
-                            return Ok(());
-                        }
-                        let payload = corpus.document(index).replacen(
-                            '{',
-                            &format!(r#"{{"organizationId":"{}","#, session.organization),
-                            1,
-                        );
-                        let body = call(
-                            &mut connection,
-                            target,
-                            &rpc(target, session, DOCUMENTS_RPC, "Document.create", &payload),
-                            "Document.create",
-                        )?;
-                        if !body.windows(SUCCESS.len()).any(|w| w == SUCCESS) {
-                            return Err(format!(
-                                "bench: Document.create failed: {}",
-                                String::from_utf8_lossy(&body)
-                            ));
-                        }
-                        let mut ids = ids.lock().unwrap_or_else(|p| p.into_inner());
-                        if ids.len() < HOT_DOCUMENTS {
-                            ids.extend(first_id(&body, "documents_document__"));
-                        }
-                        if (index + 1) % 10_000 == 0 {
-                            progress.say(&format!(
-                                "seed: {} documents ({:.0}/s)",
-                                index + 1,
-                                (index + 1 - from) as f64 / started.elapsed().as_secs_f64()
-                            ));
-                        }
-                    }
-                })
-            })
-            .collect();
-        workers.into_iter().try_for_each(|w| {
-            w.join()
-                .map_err(|_| "bench: a seeding thread panicked".to_string())?
-        })
-    })?;
-    let rate = (to - from) as f64 / started.elapsed().as_secs_f64();
-    progress.say(&format!("seed: {to} documents ({rate:.0} created/s)"));
-    Ok(ids.into_inner().unwrap_or_else(|p| p.into_inner()))
-}
-
 // ---- Measuring -----------------------------------------------------------------------------------
 
 /// One query class at one corpus size.
-struct SearchRun {
-    class: &'static str,
-    size: usize,
-    rps: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    errors: u64,
+pub struct SearchRun {
+    pub class: &'static str,
+    pub size: usize,
+    pub rps: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub errors: u64,
 }
 
-struct BackendReport {
-    backend: &'static str,
-    seed_rate: f64,
-    searches: Vec<SearchRun>,
-    health: Series,
-    get: Series,
-    update: Series,
+pub struct BackendReport {
+    pub backend: &'static str,
+    pub seed_rate: f64,
+    pub searches: Vec<SearchRun>,
+    pub health: Series,
+    pub get: Series,
+    pub update: Series,
 }
 
 fn measure_backend(
@@ -604,151 +339,4 @@ fn measure_backend(
         get,
         update,
     })
-}
-
-// ---- Reporting -----------------------------------------------------------------------------------
-
-fn growth(report: &BackendReport, class: &str, plan: &Plan) -> f64 {
-    let p50 = |size| {
-        report
-            .searches
-            .iter()
-            .find(|s| s.class == class && s.size == size)
-            .map_or(0.0, |s| s.p50_ms)
-    };
-    let (first, last) = (plan.sizes[0], plan.sizes[plan.sizes.len() - 1]);
-    p50(last) / p50(first).max(f64::EPSILON)
-}
-
-fn table(backends: &[BackendReport], plan: &Plan) -> String {
-    let (first, last) = (plan.sizes[0], plan.sizes[plan.sizes.len() - 1]);
-    let mut out = format!(
-        "Documents ({} connections; corpus {first} -> {last} documents of ~2 KB; growth = p50 at {last} / p50 at {first}, corpus x{})\n\n",
-        plan.settings.connections,
-        last / first.max(1)
-    );
-    out += "| backend | query | documents | p50 ms | p99 ms | searches/s | errors |\n|---|---|---|---|---|---|---|\n";
-    for b in backends {
-        for s in &b.searches {
-            out += &format!(
-                "| {} | {} | {} | {:.2} | {:.2} | {:.0} | {} |\n",
-                b.backend, s.class, s.size, s.p50_ms, s.p99_ms, s.rps, s.errors
-            );
-        }
-    }
-    out += "\n| backend | query | p50 growth |\n|---|---|---|\n";
-    for b in backends {
-        for (class, _) in query_classes(&Corpus::new()) {
-            out += &format!(
-                "| {} | {class} | x{:.2} |\n",
-                b.backend,
-                growth(b, class, plan)
-            );
-        }
-    }
-    out += "\n| backend | getHealth calls/s | Document.get calls/s (ratio) | Document.update calls/s (ratio) | seeded/s |\n|---|---|---|---|---|\n";
-    for b in backends {
-        out += &format!(
-            "| {} | {:.0} | {:.0} ({:.2}) | {:.0} ({:.2}) | {:.0} |\n",
-            b.backend,
-            b.health.median_rps(),
-            b.get.median_rps(),
-            paired_ratio(&b.get, &b.health),
-            b.update.median_rps(),
-            paired_ratio(&b.update, &b.health),
-            b.seed_rate
-        );
-    }
-    out
-}
-
-fn json(backends: &[BackendReport], plan: &Plan) -> Json {
-    let series = |s: &Series| {
-        Json::obj([
-            ("median_rps", Json::num(s.median_rps())),
-            ("p50_ms", Json::num(s.median_p50_ms())),
-            ("p99_ms", Json::num(s.median_p99_ms())),
-            ("errors", Json::Int(s.errors())),
-        ])
-    };
-    Json::obj([
-        (
-            "sizes",
-            Json::Arr(plan.sizes.iter().map(|&s| Json::Int(s as u64)).collect()),
-        ),
-        ("connections", Json::Int(plan.settings.connections as u64)),
-        (
-            "backends",
-            Json::Arr(
-                backends
-                    .iter()
-                    .map(|b| {
-                        Json::obj([
-                            ("backend", Json::str(b.backend)),
-                            ("seeded_per_sec", Json::num(b.seed_rate)),
-                            (
-                                "search",
-                                Json::Arr(
-                                    b.searches
-                                        .iter()
-                                        .map(|s| {
-                                            Json::obj([
-                                                ("query", Json::str(s.class)),
-                                                ("documents", Json::Int(s.size as u64)),
-                                                ("p50_ms", Json::num(s.p50_ms)),
-                                                ("p99_ms", Json::num(s.p99_ms)),
-                                                ("per_sec", Json::num(s.rps)),
-                                                ("errors", Json::Int(s.errors)),
-                                            ])
-                                        })
-                                        .collect(),
-                                ),
-                            ),
-                            ("get_health", series(&b.health)),
-                            ("document_get", series(&b.get)),
-                            ("document_update", series(&b.update)),
-                            (
-                                "document_get_ratio",
-                                Json::num(paired_ratio(&b.get, &b.health)),
-                            ),
-                            (
-                                "document_update_ratio",
-                                Json::num(paired_ratio(&b.update, &b.health)),
-                            ),
-                        ])
-                    })
-                    .collect(),
-            ),
-        ),
-    ])
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_corpus_is_deterministic_zipfian_and_about_two_kilobytes() {
-        let corpus = Corpus::new();
-        assert_eq!(corpus.document(7), corpus.document(7));
-        let doc = corpus.document(3);
-        assert!((2_000..2_200).contains(&doc.len()), "{}", doc.len());
-        let mut rng = Rng::new(1);
-        let common = (0..10_000)
-            .filter(|_| corpus.word(&mut rng) == corpus.words[0])
-            .count();
-        assert!(common > 500, "{common}");
-        let unique: std::collections::HashSet<_> = corpus.words.iter().collect();
-        assert_eq!(unique.len(), VOCABULARY);
-    }
-
-    #[test]
-    fn ids_are_read_from_replies() {
-        let body = br#"[{"_tag":"Exit","exit":{"_tag":"Success","value":{"_rowId":1,"id":"documents_document__x1","title":"t"}}}]"#;
-        assert_eq!(
-            first_id(body, "documents_document__").as_deref(),
-            Some("documents_document__x1")
-        );
-        assert_eq!(first_id(body, "shared_user__"), None);
-    }
 }
