@@ -300,6 +300,11 @@ async fn lists_page_by_update_time_and_a_vanished_cursor_is_refused() {
             (failure["_tag"].clone(), failure["path"].clone()),
             (json!("ValidationError"), json!("cursor"))
         );
+        // Text that is no id at all (NUL included) is no cursor.
+        for junk in ["a\u{0}b", "documents_document__nope", ""] {
+            let failure = list(Some(json!(junk)), 2).await.failure();
+            assert_eq!(failure["path"], "cursor", "{junk:?}");
+        }
         // Another tenant's id is no cursor either.
         let theirs = app
             .rpc_stream(&bea, "Document.list", json!({"organizationId": org(&bea)}))

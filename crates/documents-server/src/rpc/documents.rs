@@ -5,6 +5,7 @@ use std::sync::Arc;
 use shared_server::db::repo::PageRequest;
 use shared_server::entities::UserId;
 use shared_server::rpc::OrgCaller;
+use shared_server::RepoError;
 
 use super::payload::{self, id_of, is_active_organization, same_organization, ById};
 use super::{rows, Rows};
@@ -68,11 +69,20 @@ pub async fn list(
         Some(Err(_)) => return Ok(rows(Vec::new())),
     };
     let limit = payload::whole(p.limit).map(|l| l.clamp(1, 200) as u32);
+    // A cursor is a document id; anything else names no row of this list.
+    let after = p
+        .cursor
+        .map(|cursor| {
+            cursor
+                .parse::<DocumentId>()
+                .map_err(|_| RepoError::InvalidCursor)
+        })
+        .transpose()?;
     let filter = ListDocuments {
         parent,
         title_contains: payload::filter_text(p.search),
         page: PageRequest {
-            after: p.cursor,
+            after: after.map(|id| id.to_string()),
             limit,
         },
     };
