@@ -138,7 +138,9 @@ const HOSTILE: &[&str] = &[
 
 struct Fixture {
     app: TestApp,
+    /// The owner of the organization and a plain member of it: calls are made as either.
     ada: TestUser,
+    carl: TestUser,
     ids: Vec<Value>,
 }
 
@@ -252,7 +254,8 @@ fn fixtures(runtime: &Runtime) -> Vec<Fixture> {
                     .success();
                 ids.extend([doc["id"].clone(), thread["id"].clone(), discussion["comments"][0]["id"].clone(), version["data"]["id"].clone()]);
             }
-            out.push(Fixture { app, ada, ids });
+            let carl = app.join(&ada, "carl", "member").await;
+            out.push(Fixture { app, ada, carl, ids });
         }
         out
     })
@@ -270,9 +273,11 @@ fn random_payloads_at_every_procedure_get_documented_answers() {
         let strategy = (
             proptest::sample::select(TAGS),
             payload(fixture.ids.clone(), org(&fixture.ada)),
+            any::<bool>(),
         );
-        proptest!(config, |((tag, payload) in strategy)| {
-            let reply = runtime.block_on(fixture.app.rpc(&fixture.ada, tag, payload));
+        proptest!(config, |((tag, payload, as_owner) in strategy)| {
+            let who = if as_owner { &fixture.ada } else { &fixture.carl };
+            let reply = runtime.block_on(fixture.app.rpc(who, tag, payload));
             check(tag, &reply)?;
         });
         let alive = runtime.block_on(fixture.app.rpc(
