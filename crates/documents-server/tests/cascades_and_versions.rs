@@ -376,3 +376,88 @@ async fn the_layer_provides_the_document_snapshots_port() {
         ));
     }
 }
+
+#[tokio::test]
+async fn an_import_mapping_is_unique_per_organization_and_found_by_its_key() {
+    for app in apps().await {
+        let (ada, bea) = (
+            app.member("ada").await,
+            app.member_of_other_org("bea").await,
+        );
+        let sources = app.ctx().get::<DocumentSourceRepo>().unwrap();
+        let mapping = |who: &shared_server::testing::TestUser, doc: &Value| NewDocumentSource {
+            document_id: DocumentId::parse(doc["id"].as_str().unwrap()).unwrap(),
+            user_id: who.user.id.clone(),
+            provider_account_id: "iam_account__1".into(),
+            source_type: "gmail".into(),
+            source_id: "message-1".into(),
+            source_thread_id: None,
+            source_uri: None,
+            source_history_id: None,
+            source_internal_date: None,
+            source_hash: "h1".into(),
+        };
+        let (mine, theirs) = (
+            create(&app, &ada, json!({})).await,
+            create(&app, &bea, json!({})).await,
+        );
+        let (ada_org, bea_org) = (&ada.organization.id, &bea.organization.id);
+        let first = sources
+            .insert(app.db(), ada_org, mapping(&ada, &mine), "t")
+            .await
+            .unwrap();
+        let again = sources
+            .insert(app.db(), ada_org, mapping(&ada, &mine), "t")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&again, shared_server::RepoError::Conflict { constraint } if constraint == "documents_document_source_mapping_key_uq"),
+            "{again:?}"
+        );
+        // The same external item imported by another organization is its own mapping.
+        sources
+            .insert(app.db(), bea_org, mapping(&bea, &theirs), "t")
+            .await
+            .unwrap();
+        let found = sources
+            .find_by_mapping_key(
+                app.db(),
+                ada_org,
+                "iam_account__1",
+                "gmail",
+                "message-1",
+                false,
+            )
+            .await
+            .unwrap();
+        assert_eq!(found.map(|s| s.id), Some(first.id.clone()));
+        sources
+            .soft_delete(app.db(), ada_org, &first.id, "t")
+            .await
+            .unwrap();
+        let live = sources
+            .find_by_mapping_key(
+                app.db(),
+                ada_org,
+                "iam_account__1",
+                "gmail",
+                "message-1",
+                false,
+            )
+            .await
+            .unwrap();
+        assert!(live.is_none());
+        let with_deleted = sources
+            .find_by_mapping_key(
+                app.db(),
+                ada_org,
+                "iam_account__1",
+                "gmail",
+                "message-1",
+                true,
+            )
+            .await
+            .unwrap();
+        assert_eq!(with_deleted.map(|s| s.id), Some(first.id));
+    }
+}
