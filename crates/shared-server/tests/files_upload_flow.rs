@@ -2,15 +2,18 @@
 //! over the real RPC transport (SQLite, and PostgreSQL when `TEST_POSTGRES_URL` is set), PUT the
 //! bytes to the presigned URL of the local store's signed routes with a plain HTTP client,
 //! complete, then list, look up and delete. A member of a second organization and a colleague
-//! in the same one must see none of it.
+//! in the same one must see none of it. Completions running at once all register their file
+//! (SQLite included), and the same key completed twice at once registers it once.
 
 mod files_fixture;
 
 use files_fixture::{
     assert_file_shape, fixtures, initiate_payload, keys, md5_base64, md5_hex, put, Fixture,
 };
+use futures::future::join_all;
 use serde_json::{json, Value};
 use shared_server::storage::ObjectStore;
+use shared_server::testing::RpcReply;
 
 #[tokio::test]
 async fn an_upload_becomes_a_listed_file_that_only_its_owner_sees() {
@@ -163,5 +166,70 @@ async fn an_upload_becomes_a_listed_file_that_only_its_owner_sees() {
             .await
             .success();
         assert_eq!(listing, json!([{"rootFiles": [], "folders": []}]));
+    }
+}
+
+#[tokio::test]
+async fn completions_running_at_once_each_register_their_file_exactly_once() {
+    for Fixture { app, .. } in fixtures().await {
+        let ada = app.member("ada").await;
+        let bea = app.member_of_other_org("bea").await;
+        let mut pending = Vec::new();
+        for n in 0..12 {
+            let who = if n % 3 == 2 { &bea } else { &ada };
+            let bytes = format!("concurrent {n}");
+            let name = format!("c{n}.txt");
+            let initiated = app
+                .rpc(
+                    who,
+                    "files_initiateUpload",
+                    initiate_payload(who, &name, bytes.as_bytes(), Value::Null),
+                )
+                .await
+                .success();
+            assert!(put(
+                &initiated,
+                "text/plain",
+                &md5_base64(bytes.as_bytes()),
+                bytes.as_bytes()
+            )
+            .await
+            .is_success());
+            pending.push((who, initiated["fileKey"].as_str().unwrap().to_string()));
+        }
+        // Every completion at once, the first key twice: twelve files, one replay refused.
+        let mut calls: Vec<_> = pending.iter().collect();
+        calls.push(&pending[0]);
+        let outcomes = join_all(
+            calls
+                .iter()
+                .map(|(who, key)| app.rpc(who, "files_completeUpload", json!({"fileKey": key}))),
+        )
+        .await;
+        let mut registered = 0;
+        let mut refused = Vec::new();
+        for outcome in outcomes {
+            match outcome {
+                RpcReply::Success(_) => registered += 1,
+                other => refused.push(other),
+            }
+        }
+        assert_eq!(registered, 12, "{:?}: refused {refused:?}", app.backend());
+        assert_eq!(refused.len(), 1, "{refused:?}");
+        assert_eq!(
+            refused[0].failure_tag(),
+            Some("UploadSessionNotFoundError"),
+            "{refused:?}"
+        );
+        let listing = app
+            .rpc_stream(&ada, "files_list", Value::Null)
+            .await
+            .success();
+        assert_eq!(listing[0]["rootFiles"].as_array().unwrap().len(), 8);
+        let theirs = app
+            .rpc_stream(&bea, "files_list", Value::Null)
+            .await
+            .success();
+        assert_eq!(theirs[0]["rootFiles"].as_array().unwrap().len(), 4);
     }
 }
