@@ -12,16 +12,21 @@
 //!    in interleaved rounds ([`rpc`]);
 //! 5. the auth API on `serve` (issue 5): get-session with a valid cookie against `GET /v1/health`,
 //!    and sign-in at 2 connections against raw Argon2id hashes/s of the same parameters
-//!    (iam-server's `examples/password_hash_rate.rs`) ([`auth`]).
+//!    (iam-server's `examples/password_hash_rate.rs`) ([`auth`]);
+//! 6. the shared files slice (issue 11): `files_list` with 100 and 1000 files against `getHealth`,
+//!    and `files_completeUpload` -> `Files.Uploaded` latency on 1, 100 and 1000 event streams, on
+//!    one instance and across two on a throwaway PostgreSQL ([`files`]; `--files-only` runs just
+//!    this phase).
 //!
 //! It prints a table and writes every number to `target/bench/http.json` (phases 1-3),
-//! `target/bench/rpc.json` and `target/bench/auth.json`. Targets are reported, not asserted. The load generator is xtask's own (std threads, keep-alive HTTP/1.1); it shares
+//! `target/bench/rpc.json`, `target/bench/auth.json` and `target/bench/files.json`. Targets are reported, not asserted. The load generator is xtask's own (std threads, keep-alive HTTP/1.1); it shares
 //! the machine's cores with the server, so it runs optimized (a debug xtask re-runs itself in
 //! release) and every comparison is a ratio against a baseline measured in the same run.
 
 mod auth;
 mod child;
 mod documents;
+mod files;
 mod http;
 mod json;
 mod load;
@@ -55,6 +60,8 @@ pub struct Settings {
     /// WebSocket RPC calls each connection keeps in flight in the pipelined run.
     pub in_flight: usize,
     pub quick: bool,
+    /// Measure the files phase only.
+    pub files_only: bool,
 }
 
 impl Settings {
@@ -68,6 +75,7 @@ impl Settings {
             memory_load: Duration::from_secs(6),
             in_flight: 8,
             quick: false,
+            files_only: false,
         }
     }
 
@@ -95,6 +103,7 @@ impl Settings {
         while let Some(arg) = args.next() {
             match arg.as_str() {
                 "--quick" => {}
+                "--files-only" => settings.files_only = true,
                 "--duration-secs" => {
                     let secs = number(arg, args.next())?;
                     settings.duration = Duration::from_secs(secs as u64);
@@ -146,6 +155,9 @@ pub fn run(args: &[String]) -> Result<ExitCode> {
     let release = target_dir().join("release");
     let out_dir = target_dir().join("bench");
     build(&progress)?;
+    if settings.files_only {
+        return run_files_only(&release, &out_dir, &settings, &progress);
+    }
     let results = measure(&release, &out_dir, settings, &progress).map_err(Error::new)?;
     println!("\n{}", results.table());
     let quick = results.settings.quick;
@@ -153,6 +165,7 @@ pub fn run(args: &[String]) -> Result<ExitCode> {
         ("http.json", results.json()),
         ("rpc.json", results.rpc.json(results.nproc, quick)),
         ("auth.json", results.auth.json(results.nproc, quick)),
+        ("files.json", results.files.json(results.nproc, quick)),
     ] {
         let path = out_dir.join(name);
         std::fs::write(&path, json.render()).map_err(|error| {
@@ -160,6 +173,28 @@ pub fn run(args: &[String]) -> Result<ExitCode> {
         })?;
         progress.say(&format!("wrote {}", path.display()));
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--files-only`: the files phase on its own, its table and `files.json`.
+fn run_files_only(
+    release: &Path,
+    out_dir: &Path,
+    settings: &Settings,
+    progress: &Progress,
+) -> Result<ExitCode> {
+    let logs = out_dir.join("logs");
+    let serve = ServeBinary {
+        program: &release.join("runtime-server"),
+        logs: &logs,
+    };
+    let report = files::measure(&serve, settings, progress).map_err(Error::new)?;
+    println!("\n{}", report.table());
+    let nproc = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let path = out_dir.join("files.json");
+    std::fs::write(&path, report.json(nproc, settings.quick).render())
+        .map_err(|error| Error::new(format!("bench: cannot write {}: {error}", path.display())))?;
+    progress.say(&format!("wrote {}", path.display()));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -221,7 +256,7 @@ fn cargo_build(mut cargo: std::process::Command, what: &str, progress: &Progress
     Ok(())
 }
 
-/// The phases, in order: start-up, memory, stack comparison, RPC, auth.
+/// The phases, in order: start-up, memory, stack comparison, RPC, auth, files.
 fn measure(
     release: &Path,
     out_dir: &Path,
@@ -275,12 +310,14 @@ fn measure(
         progress,
     )?;
     server.terminate(serve::EXIT_WITHIN)?;
+    let files = files::measure(&serve, &settings, progress)?;
     Ok(Results {
         nproc: std::thread::available_parallelism().map_or(1, |n| n.get()),
         settings,
         stack,
         rpc,
         auth,
+        files,
         cold: cold_starts,
         warm: warm_starts,
         memory,
@@ -298,6 +335,7 @@ mod tests {
 
     #[test]
     fn explicit_numbers_win_over_quick() {
+        assert!(parse(&["--files-only"]).unwrap().files_only);
         let settings = parse(&[
             "--connections",
             "8",

@@ -304,7 +304,7 @@ impl AppConfig {
             AppEnv::Staging => shared_server::files::KeyEnv::Staging,
             AppEnv::Prod => shared_server::files::KeyEnv::Prod,
         };
-        let uploads = shared_server::files::UploadConfig::from_vars(&get, key_env, upload_secret)?;
+        let uploads = shared_server::files::UploadConfig::from_vars(*vars, key_env, upload_secret)?;
         let iam = std::sync::Arc::new(iam_server::IamConfig::from_vars(
             &get,
             Some(auth_secret.expose()),

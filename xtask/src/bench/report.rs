@@ -3,6 +3,7 @@
 //! is shared and noisy, and a benchmark that fails a build on noise gets switched off.
 
 use super::auth::AuthReport;
+use super::files::FilesReport;
 use super::json::Json;
 use super::rpc::RpcReport;
 use super::serve::{mib, MemoryReport, Starts, LOAD_PATHS};
@@ -26,6 +27,7 @@ pub struct Results {
     pub memory: MemoryReport,
     pub rpc: RpcReport,
     pub auth: AuthReport,
+    pub files: FilesReport,
     pub measure_secs: f64,
 }
 
@@ -59,6 +61,7 @@ impl Results {
             self.memory_table(),
             self.rpc.table(self.nproc),
             self.auth.table(),
+            self.files.table(),
         ]
         .join("\n")
     }

@@ -11,6 +11,7 @@
 use std::fmt;
 
 use super::object_key::KeyEnv;
+use crate::config::{VarError, Vars};
 
 /// The allow-list when `UPLOAD_ALLOWED_MIME_TYPES` is not set (slices.md §1.5).
 pub const DEFAULT_ALLOWED_MIME_TYPES: &[&str] = &[
@@ -31,15 +32,30 @@ pub const DEFAULT_ALLOWED_MIME_TYPES: &[&str] = &[
 /// `UPLOAD_MAX_BYTES` when not set: 5 GiB, the largest object one S3 PUT may carry.
 pub const DEFAULT_UPLOAD_MAX_BYTES: u64 = 5 * 1024 * 1024 * 1024;
 
+/// What `UPLOAD_MAX_BYTES` must be.
+const MAX_BYTES_EXPECTED: &str = "a positive number of bytes";
+
 /// Shortest accepted `UPLOAD_SIGNING_SECRET`, in bytes.
 pub const MIN_SIGNING_SECRET_BYTES: usize = 32;
 
-/// Why the upload settings were refused: the variable and the expected form.
+/// Why the upload settings were refused: the variable, the value as given (`***` for the
+/// secret) and the expected form, read and worded like every other setting ([`Vars`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid {var}: expected {expected}")]
+#[error("invalid {var}=`{value}`: expected {expected}")]
 pub struct UploadConfigError {
     pub var: &'static str,
-    pub expected: &'static str,
+    pub value: String,
+    pub expected: String,
+}
+
+impl From<VarError> for UploadConfigError {
+    fn from(e: VarError) -> Self {
+        Self {
+            var: e.var,
+            value: e.value,
+            expected: e.expected,
+        }
+    }
 }
 
 /// The MIME types uploads may have: exact types and `type/*` wildcards, lowercase.
@@ -64,10 +80,12 @@ impl MimeAllowList {
             })
         };
         if entries.is_empty() || !entries.iter().all(well_formed) {
-            return Err(UploadConfigError {
-                var: "UPLOAD_ALLOWED_MIME_TYPES",
-                expected: "a comma-separated list of MIME types such as `image/*,application/pdf`",
-            });
+            return Err(Vars::invalid(
+                "UPLOAD_ALLOWED_MIME_TYPES",
+                list,
+                "a comma-separated list of MIME types such as `image/*,application/pdf`",
+            )
+            .into());
         }
         Ok(Self(entries))
     }
@@ -124,54 +142,56 @@ impl fmt::Debug for UploadConfig {
 }
 
 impl UploadConfig {
-    /// Reads the `UPLOAD_*` and `OBJECT_PUBLIC_BASE_URL` variables through `var` (blank =
-    /// unset). `fallback_secret` is used when `UPLOAD_SIGNING_SECRET` is not set: the runtime
-    /// passes its generated development secret in development and `None` elsewhere, which makes
-    /// the variable required.
+    /// Reads the `UPLOAD_*` and `OBJECT_PUBLIC_BASE_URL` variables through the shared reader
+    /// (trimmed, blank = unset). `fallback_secret` is used when `UPLOAD_SIGNING_SECRET` is not
+    /// set: the runtime passes its generated development secret in development and `None`
+    /// elsewhere, which makes the variable required.
     pub fn from_vars(
-        var: &dyn Fn(&str) -> Option<String>,
+        vars: Vars<'_>,
         env: KeyEnv,
         fallback_secret: Option<Vec<u8>>,
     ) -> Result<Self, UploadConfigError> {
-        let var = |name: &str| var(name).filter(|value| !value.trim().is_empty());
-        let signing_secret = match var("UPLOAD_SIGNING_SECRET") {
+        let signing_secret = match vars.get("UPLOAD_SIGNING_SECRET") {
             Some(secret) if secret.len() >= MIN_SIGNING_SECRET_BYTES => secret.into_bytes(),
             Some(_) => {
-                return Err(UploadConfigError {
-                    var: "UPLOAD_SIGNING_SECRET",
-                    expected: "at least 32 characters (e.g. `openssl rand -hex 32`)",
-                })
+                return Err(Vars::invalid(
+                    "UPLOAD_SIGNING_SECRET",
+                    "***",
+                    "at least 32 characters (e.g. `openssl rand -hex 32`)",
+                )
+                .into())
             }
-            None => fallback_secret.ok_or(UploadConfigError {
-                var: "UPLOAD_SIGNING_SECRET",
-                expected: "a secret of at least 32 characters (required outside development)",
+            None => fallback_secret.ok_or_else(|| {
+                Vars::invalid(
+                    "UPLOAD_SIGNING_SECRET",
+                    "(not set)",
+                    "a secret of at least 32 characters (required outside development)",
+                )
             })?,
         };
-        let max_bytes = match var("UPLOAD_MAX_BYTES") {
-            Some(value) => value
-                .trim()
-                .parse::<u64>()
-                .ok()
-                .filter(|bytes| *bytes > 0)
-                .ok_or(UploadConfigError {
-                    var: "UPLOAD_MAX_BYTES",
-                    expected: "a positive number of bytes",
-                })?,
-            None => DEFAULT_UPLOAD_MAX_BYTES,
-        };
-        let allowed_mime_types = match var("UPLOAD_ALLOWED_MIME_TYPES") {
+        let max_bytes = vars.parse(
+            "UPLOAD_MAX_BYTES",
+            DEFAULT_UPLOAD_MAX_BYTES,
+            MAX_BYTES_EXPECTED,
+        )?;
+        if max_bytes == 0 {
+            return Err(Vars::invalid("UPLOAD_MAX_BYTES", "0", MAX_BYTES_EXPECTED).into());
+        }
+        let allowed_mime_types = match vars.get("UPLOAD_ALLOWED_MIME_TYPES") {
             Some(list) => MimeAllowList::parse(&list)?,
             None => MimeAllowList::default(),
         };
-        let public_base_url = match var("OBJECT_PUBLIC_BASE_URL") {
-            Some(base) => {
-                let base = base.trim().trim_end_matches('/').to_string();
+        let public_base_url = match vars.get("OBJECT_PUBLIC_BASE_URL") {
+            Some(given) => {
+                let base = given.trim_end_matches('/').to_string();
                 let parsed = url::Url::parse(&base).ok();
                 if !parsed.is_some_and(|u| matches!(u.scheme(), "http" | "https")) {
-                    return Err(UploadConfigError {
-                        var: "OBJECT_PUBLIC_BASE_URL",
-                        expected: "an http(s) URL such as https://cdn.example.com",
-                    });
+                    return Err(Vars::invalid(
+                        "OBJECT_PUBLIC_BASE_URL",
+                        &given,
+                        "an http(s) URL such as https://cdn.example.com",
+                    )
+                    .into());
                 }
                 Some(base)
             }
@@ -214,8 +234,9 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
+        let get = |name: &str| vars.get(name).cloned();
         UploadConfig::from_vars(
-            &|name| vars.get(name).cloned(),
+            Vars::new(&get),
             KeyEnv::Prod,
             fallback.map(|s| s.as_bytes().to_vec()),
         )
@@ -226,6 +247,8 @@ mod tests {
         assert_eq!(read(&[], None).unwrap_err().var, "UPLOAD_SIGNING_SECRET");
         let short = read(&[("UPLOAD_SIGNING_SECRET", "short")], None).unwrap_err();
         assert_eq!(short.var, "UPLOAD_SIGNING_SECRET");
+        assert_eq!(short.value, "***", "a secret is never repeated");
+        assert!(!short.to_string().contains("short"), "{short}");
         let dev = read(&[], Some("d".repeat(32).as_str())).unwrap();
         assert_eq!(dev.signing_secret, "d".repeat(32).into_bytes());
         assert!(!format!("{dev:?}").contains("dddd"));
@@ -262,7 +285,33 @@ mod tests {
             let error =
                 read(&[("UPLOAD_SIGNING_SECRET", &secret), (var, value)], None).unwrap_err();
             assert_eq!(error.var, var, "{value}");
+            assert_eq!(error.value, value, "the value is repeated as given");
+            assert!(error
+                .to_string()
+                .starts_with(&format!("invalid {var}=`{value}`: expected ")));
         }
+    }
+
+    #[test]
+    fn values_are_trimmed_and_blank_ones_are_unset() {
+        let secret = format!("  {}  ", "s".repeat(40));
+        let config = read(
+            &[
+                ("UPLOAD_SIGNING_SECRET", &secret),
+                ("UPLOAD_MAX_BYTES", " 2048 "),
+                ("UPLOAD_ALLOWED_MIME_TYPES", "   "),
+                ("OBJECT_PUBLIC_BASE_URL", ""),
+            ],
+            None,
+        )
+        .unwrap();
+        assert_eq!(config.signing_secret, "s".repeat(40).into_bytes());
+        assert_eq!(config.max_bytes, 2048);
+        assert_eq!(config.allowed_mime_types, MimeAllowList::default());
+        assert_eq!(config.public_base_url, None);
+        let blank_secret = read(&[("UPLOAD_SIGNING_SECRET", "  ")], None).unwrap_err();
+        assert_eq!(blank_secret.var, "UPLOAD_SIGNING_SECRET");
+        assert_eq!(blank_secret.value, "(not set)");
     }
 
     #[test]

@@ -23,7 +23,7 @@ use crate::events::{files_uploaded, user_topic, EventHub};
 use crate::repos::{FileRepo, FolderRepo, TeamRepo, UploadSessionRepo};
 use crate::rpc::{Failure, OrgCaller, ProcedureError};
 use crate::storage::ObjectStore;
-use crate::{Clock, Db, RepoError, Timestamp};
+use crate::{Clock, Db, Timestamp};
 
 /// How long an upload session and its presigned PUT stay valid (§1.1, §1.5).
 pub const UPLOAD_SESSION_TTL: Duration = Duration::from_secs(15 * 60);
@@ -285,17 +285,24 @@ impl UploadService {
         }
     }
 
-    /// `files_completeUpload` (§1.5 step 5): in one transaction the session is checked and
-    /// deleted and the file inserted, once the store shows the object with the promised size;
-    /// after commit `Files.Uploaded` goes to the caller's topic.
+    /// `files_completeUpload` (§1.5 step 5): the session is checked (exists, unexpired, the
+    /// caller's, signature verifies) and the store must show the object with the promised size;
+    /// then one transaction deletes the session and inserts the file; after commit
+    /// `Files.Uploaded` goes to the caller's topic.
+    ///
+    /// The checks read outside the transaction on purpose: a transaction held open across the
+    /// object store's round trip (a network call on S3) keeps a read snapshot that SQLite cannot
+    /// upgrade to a write once another completion has committed (`SQLITE_BUSY_SNAPSHOT`), so
+    /// completions running at once failed. The session row is what serializes them: the
+    /// transaction deletes it first, and only the completion that deleted it registers the
+    /// file; it is retried on a transient conflict ([`Db::transaction`]).
     pub async fn complete(&self, who: &OrgCaller, file_key: &str) -> Result<File, ProcedureError> {
         let Ok(key) = ObjectKey::parse(file_key) else {
             return Err(session_not_found());
         };
-        let mut tx = self.db.begin().await.map_err(RepoError::from)?;
         let session = self
             .uploads
-            .find_by_file_key(&mut tx, who.org_id(), &key)
+            .find_by_file_key(&self.db, who.org_id(), &key)
             .await?;
         let Some(session) = session else {
             return Err(session_not_found());
@@ -334,19 +341,10 @@ impl UploadService {
             }
             Some(_) => {}
         }
-        // Deleting first makes a concurrent completion of the same key wait on the row and
-        // then find nothing: exactly one of them registers the file.
-        if !self
-            .uploads
-            .delete_by_file_key(&mut tx, who.org_id(), &key)
-            .await?
-        {
-            return Err(session_not_found());
-        }
         let url = self.file_url(&descriptor.file_id, &key);
         let new = NewFile {
             id: Some(descriptor.file_id),
-            key,
+            key: key.clone(),
             url,
             name: descriptor.file_name,
             size: descriptor.file_size,
@@ -357,11 +355,30 @@ impl UploadService {
             metadata: descriptor.metadata,
             source: Some(FILE_SOURCE.into()),
         };
-        let file = self
-            .files
-            .insert(&mut tx, who.org_id(), new, who.actor())
+        let (uploads, files) = (self.uploads.clone(), self.files.clone());
+        let (org, actor) = (who.org_id().clone(), who.actor().to_owned());
+        let registered = self
+            .db
+            .transaction(move |tx| {
+                let (uploads, files, org, actor, key, new) = (
+                    uploads.clone(),
+                    files.clone(),
+                    org.clone(),
+                    actor.clone(),
+                    key.clone(),
+                    new.clone(),
+                );
+                Box::pin(async move {
+                    if !uploads.delete_by_file_key(&mut *tx, &org, &key).await? {
+                        return Ok(None);
+                    }
+                    files.insert(&mut *tx, &org, new, &actor).await.map(Some)
+                })
+            })
             .await?;
-        tx.commit().await.map_err(RepoError::from)?;
+        let Some(file) = registered else {
+            return Err(session_not_found());
+        };
         self.events
             .publish(&user_topic(who.user_id()), files_uploaded(&file))
             .await;
