@@ -13,7 +13,8 @@ use proptest::prelude::*;
 use serde_json::{Map, Value};
 use tokio::runtime::Runtime;
 
-/// Every route of the auth API (`specs/better-auth-api.md` §3, §7, §8), with its method.
+/// Every route of the auth API (`specs/better-auth-api.md` §3, §7, §8, and the plugins of
+/// PLUGINS.md), with its method.
 const ROUTES: &[(&str, &str)] = &[
     ("GET", "/ok"),
     ("GET", "/error"),
@@ -73,6 +74,9 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api-key/list"),
     ("POST", "/api-key/update"),
     ("POST", "/api-key/delete"),
+    // username plugin (PLUGINS.md §1)
+    ("POST", "/sign-in/username"),
+    ("POST", "/is-username-available"),
 ];
 
 /// Field names the endpoints read.
@@ -122,6 +126,8 @@ const FIELDS: &[&str] = &[
     "configId",
     "disableCookieCache",
     "disableRefresh",
+    "username",
+    "displayUsername",
 ];
 
 fn field() -> impl Strategy<Value = String> {

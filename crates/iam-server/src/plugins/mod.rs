@@ -1,0 +1,88 @@
+//! better-auth plugins beyond the core, organization and API-key parts, one folder per plugin
+//! as better-auth keeps them (PLUGINS.md has each one's wire contract). A plugin folder holds
+//! its settings (`config.rs`), its rules and rows (`entities.rs`), its queries (`repo.rs`), its
+//! operations (`service.rs`) and its HTTP handlers (`routes.rs`); the core calls into a plugin
+//! only at the hooks better-auth has (sign-up and update-user fields, the sign-in answer, the
+//! user's JSON).
+//!
+//! Every plugin is on by default (the original system enabled them) and can be switched off;
+//! a switched-off plugin's routes answer 404 like any unknown path.
+
+pub mod username;
+
+use axum::http::Method;
+use shared_server::config::Vars;
+
+use crate::config::IamConfigError;
+use crate::error::IamError;
+use crate::http::reply::Reply;
+use crate::http::request::AuthRequest;
+use crate::http::AuthApi;
+use crate::services::AuthService;
+
+pub use username::{UsernameConfig, UsernameService};
+
+/// Every plugin variable `(name, default, meaning)`, for the README and `doctor`.
+pub fn variables() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {
+    username::config::VARIABLES.iter()
+}
+
+/// The plugins' settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PluginsConfig {
+    pub username: UsernameConfig,
+}
+
+impl PluginsConfig {
+    pub fn from_vars(vars: Vars<'_>) -> Result<Self, IamConfigError> {
+        Ok(Self {
+            username: UsernameConfig::from_vars(vars)?,
+        })
+    }
+}
+
+/// The plugins' services, shared by the auth API's handlers.
+#[derive(Debug, Clone)]
+pub struct Plugins {
+    pub username: UsernameService,
+}
+
+impl Plugins {
+    pub fn new(auth: &AuthService) -> Self {
+        Self {
+            username: UsernameService::new(auth.clone()),
+        }
+    }
+}
+
+/// A plugin endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PluginEndpoint {
+    Username(username::routes::Route),
+}
+
+impl PluginEndpoint {
+    /// Whether the plugin serving it is switched on.
+    pub fn enabled(&self, config: &PluginsConfig) -> bool {
+        match self {
+            PluginEndpoint::Username(_) => config.username.enabled,
+        }
+    }
+}
+
+/// The plugins' route tables (paths below the base path, matched exactly).
+pub fn route(method: &Method, path: &str) -> Option<PluginEndpoint> {
+    let post = *method == Method::POST;
+    username::routes::route(post, path).map(PluginEndpoint::Username)
+}
+
+/// Runs a plugin endpoint.
+pub(crate) async fn handle(
+    api: &AuthApi,
+    endpoint: PluginEndpoint,
+    req: &AuthRequest,
+) -> Result<Reply, IamError> {
+    match endpoint {
+        PluginEndpoint::Username(route) => username::routes::handle(api, route, req).await,
+    }
+}

@@ -1,0 +1,26 @@
+//! The better-auth plugins (PLUGINS.md) driven by the real better-auth JavaScript client and
+//! its client plugins, one walk per plugin (`tests/js/better-auth/<plugin>-test.mjs`), on every
+//! database backend.
+
+mod common;
+
+use common::node::{assert_ran, run_client_script};
+
+#[tokio::test]
+async fn the_username_client_plugin_walks_its_flow() {
+    for server in common::servers().await {
+        let checks = run_client_script(&server, "username-test.mjs").await;
+        assert_ran(
+            server.backend(),
+            &checks,
+            &[
+                "username: sign-up stores it lower-cased",
+                "username: sign-in by username",
+                "username: wrong password is 401",
+                "username: update-user renames",
+                "username: the new name signs in",
+            ],
+        );
+        assert!(checks.len() >= 10, "only {} checks ran", checks.len());
+    }
+}
