@@ -77,6 +77,15 @@ const ROUTES: &[(&str, &str)] = &[
     // username plugin (PLUGINS.md §1)
     ("POST", "/sign-in/username"),
     ("POST", "/is-username-available"),
+    // two-factor plugin (PLUGINS.md §2)
+    ("POST", "/two-factor/enable"),
+    ("POST", "/two-factor/disable"),
+    ("POST", "/two-factor/get-totp-uri"),
+    ("POST", "/two-factor/verify-totp"),
+    ("POST", "/two-factor/send-otp"),
+    ("POST", "/two-factor/verify-otp"),
+    ("POST", "/two-factor/verify-backup-code"),
+    ("POST", "/two-factor/generate-backup-codes"),
 ];
 
 /// Field names the endpoints read.
@@ -128,6 +137,11 @@ const FIELDS: &[&str] = &[
     "disableRefresh",
     "username",
     "displayUsername",
+    "code",
+    "trustDevice",
+    "disableSession",
+    "method",
+    "issuer",
 ];
 
 fn field() -> impl Strategy<Value = String> {

@@ -24,3 +24,25 @@ async fn the_username_client_plugin_walks_its_flow() {
         assert!(checks.len() >= 10, "only {} checks ran", checks.len());
     }
 }
+
+#[tokio::test]
+async fn the_two_factor_client_plugin_walks_its_flow() {
+    for server in common::servers().await {
+        let checks = run_client_script(&server, "two-factor-test.mjs").await;
+        assert_ran(
+            server.backend(),
+            &checks,
+            &[
+                "2fa: the first TOTP code turns 2FA on",
+                "2fa: sign-in answers twoFactorRedirect",
+                "2fa: the client's onTwoFactorRedirect fired",
+                "2fa: TOTP completes the sign-in",
+                "2fa: a trusted device signs in directly",
+                "2fa: the emailed code completes the sign-in",
+                "2fa: a backup code works once",
+                "2fa: disable",
+            ],
+        );
+        assert!(checks.len() >= 20, "only {} checks ran", checks.len());
+    }
+}

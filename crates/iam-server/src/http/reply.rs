@@ -23,6 +23,12 @@ enum CookieOut {
     SessionData { value: String, remember: bool },
     /// The signed `dont_remember=true` marker.
     DontRemember,
+    /// Another signed cookie (a plugin's: `two_factor`, `trust_device`), with its `Max-Age`.
+    Signed {
+        name: String,
+        value: String,
+        max_age: u64,
+    },
     /// `<name>=; Max-Age=0`.
     Expire(String),
 }
@@ -37,6 +43,12 @@ impl std::fmt::Debug for CookieOut {
                 write!(f, "SessionData {{ value: ***, remember: {remember} }}")
             }
             CookieOut::DontRemember => f.write_str("DontRemember"),
+            CookieOut::Signed { name, max_age, .. } => {
+                write!(
+                    f,
+                    "Signed {{ name: {name}, value: ***, max_age: {max_age} }}"
+                )
+            }
             CookieOut::Expire(name) => write!(f, "Expire({name})"),
         }
     }
@@ -126,6 +138,13 @@ impl Reply {
         self
     }
 
+    /// Sets the `dont_remember` marker alone (a sign-in held back for its second factor keeps
+    /// the user's "don't remember me" for the session that follows).
+    pub fn with_dont_remember_marker(mut self) -> Self {
+        self.cookies.push(CookieOut::DontRemember);
+        self
+    }
+
     /// The session cookie this reply sets, if any: `(token, remembered)`.
     pub fn session_cookie(&self) -> Option<(&str, bool)> {
         self.cookies.iter().rev().find_map(|cookie| match cookie {
@@ -146,6 +165,16 @@ impl Reply {
     pub fn with_session_data(mut self, value: String, remember: bool) -> Self {
         self.cookies
             .push(CookieOut::SessionData { value, remember });
+        self
+    }
+
+    /// Sets the signed cookie `name` (`<value>.<signature>`, URL-encoded) for `max_age` seconds.
+    pub fn with_signed_cookie(mut self, name: &str, value: &str, max_age: u64) -> Self {
+        self.cookies.push(CookieOut::Signed {
+            name: name.to_string(),
+            value: value.to_string(),
+            max_age,
+        });
         self
     }
 
@@ -264,6 +293,14 @@ impl Reply {
                     "{}={}; Path=/; HttpOnly{secure}; SameSite=Lax",
                     names.dont_remember,
                     encode_uri_component(&tokens::sign_value(config.secret(), "true"))
+                ),
+                CookieOut::Signed {
+                    name,
+                    value,
+                    max_age,
+                } => format!(
+                    "{name}={}; Max-Age={max_age}; Path=/; HttpOnly{secure}; SameSite=Lax",
+                    encode_uri_component(&tokens::sign_value(config.secret(), &value))
                 ),
                 CookieOut::Expire(name) => {
                     format!("{name}=; Max-Age=0; Path=/; HttpOnly{secure}; SameSite=Lax")

@@ -9,7 +9,8 @@ use crate::config::IamConfig;
 use crate::entities::Account;
 
 /// `{id, name, email, emailVerified, image, createdAt, updatedAt}`, plus the fields the enabled
-/// plugins add to better-auth's user (`username`, `displayUsername`; PLUGINS.md).
+/// plugins add to better-auth's user (`username`, `displayUsername`, `twoFactorEnabled`;
+/// PLUGINS.md).
 pub fn user(config: &IamConfig, user: &User) -> Value {
     let mut value = json!({
         "id": user.id,
@@ -24,6 +25,9 @@ pub fn user(config: &IamConfig, user: &User) -> Value {
     if plugins.username.enabled {
         value["username"] = json!(user.username);
         value["displayUsername"] = json!(user.display_username);
+    }
+    if plugins.two_factor.enabled {
+        value["twoFactorEnabled"] = json!(user.two_factor_enabled);
     }
     value
 }

@@ -8,6 +8,7 @@
 //! Every plugin is on by default (the original system enabled them) and can be switched off;
 //! a switched-off plugin's routes answer 404 like any unknown path.
 
+pub mod two_factor;
 pub mod username;
 
 use axum::http::Method;
@@ -20,23 +21,28 @@ use crate::http::request::AuthRequest;
 use crate::http::AuthApi;
 use crate::services::AuthService;
 
+pub use two_factor::{TwoFactorConfig, TwoFactorRepo, TwoFactorService};
 pub use username::{UsernameConfig, UsernameService};
 
 /// Every plugin variable `(name, default, meaning)`, for the README and `doctor`.
 pub fn variables() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {
-    username::config::VARIABLES.iter()
+    username::config::VARIABLES
+        .iter()
+        .chain(two_factor::config::VARIABLES)
 }
 
 /// The plugins' settings.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PluginsConfig {
     pub username: UsernameConfig,
+    pub two_factor: TwoFactorConfig,
 }
 
 impl PluginsConfig {
     pub fn from_vars(vars: Vars<'_>) -> Result<Self, IamConfigError> {
         Ok(Self {
             username: UsernameConfig::from_vars(vars)?,
+            two_factor: TwoFactorConfig::from_vars(vars)?,
         })
     }
 }
@@ -45,12 +51,15 @@ impl PluginsConfig {
 #[derive(Debug, Clone)]
 pub struct Plugins {
     pub username: UsernameService,
+    pub two_factor: TwoFactorService,
 }
 
 impl Plugins {
     pub fn new(auth: &AuthService) -> Self {
+        let two_factor_repo = TwoFactorRepo::new(auth.db().clone(), auth.clock().clone());
         Self {
             username: UsernameService::new(auth.clone()),
+            two_factor: TwoFactorService::new(auth.clone(), two_factor_repo),
         }
     }
 }
@@ -59,6 +68,7 @@ impl Plugins {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PluginEndpoint {
     Username(username::routes::Route),
+    TwoFactor(two_factor::routes::Route),
 }
 
 impl PluginEndpoint {
@@ -66,6 +76,7 @@ impl PluginEndpoint {
     pub fn enabled(&self, config: &PluginsConfig) -> bool {
         match self {
             PluginEndpoint::Username(_) => config.username.enabled,
+            PluginEndpoint::TwoFactor(_) => config.two_factor.enabled,
         }
     }
 }
@@ -73,7 +84,9 @@ impl PluginEndpoint {
 /// The plugins' route tables (paths below the base path, matched exactly).
 pub fn route(method: &Method, path: &str) -> Option<PluginEndpoint> {
     let post = *method == Method::POST;
-    username::routes::route(post, path).map(PluginEndpoint::Username)
+    username::routes::route(post, path)
+        .map(PluginEndpoint::Username)
+        .or_else(|| two_factor::routes::route(post, path).map(PluginEndpoint::TwoFactor))
 }
 
 /// Runs a plugin endpoint.
@@ -84,5 +97,6 @@ pub(crate) async fn handle(
 ) -> Result<Reply, IamError> {
     match endpoint {
         PluginEndpoint::Username(route) => username::routes::handle(api, route, req).await,
+        PluginEndpoint::TwoFactor(route) => two_factor::routes::handle(api, route, req).await,
     }
 }

@@ -11,6 +11,7 @@ use crate::http::reply::Reply;
 use crate::http::request::AuthRequest;
 use crate::http::wire;
 use crate::http::AuthApi;
+use crate::plugins::two_factor::{self, routes::SignInGate};
 use crate::plugins::username::UsernameFields;
 use crate::services::{AuthService, SignUpInput};
 use shared_server::entities::User;
@@ -104,6 +105,13 @@ pub(crate) async fn finish_sign_in(
 ) -> Result<Reply, IamError> {
     let service = api.service.as_ref();
     let not_remembered = remember_me == Some(false);
+    let trust_cookie =
+        match two_factor::routes::gate_sign_in(api, req, &user, not_remembered).await? {
+            SignInGate::Open(trust_cookie) => trust_cookie,
+            SignInGate::Challenge(reply) => {
+                return Ok(forget_dont_remember(service, req, reply, not_remembered))
+            }
+        };
     let session = service
         .create_session(&user, !not_remembered, &req.client)
         .await?;
@@ -119,6 +127,7 @@ pub(crate) async fn finish_sign_in(
     if let Some(url) = callback_url.filter(|c| !c.is_empty()) {
         reply = reply.with_header(header::LOCATION, url);
     }
+    let reply = SignInGate::apply(trust_cookie, api, req, reply);
     Ok(forget_dont_remember(service, req, reply, not_remembered))
 }
 

@@ -47,8 +47,13 @@ pub(crate) async fn update_user(api: &AuthApi, req: &AuthRequest) -> Result<Repl
     if body.get("email").is_some_and(truthy) {
         return Err(IamError::bad_request(ErrorCode::EmailCanNotBeUpdated));
     }
-    if let Some(field) = NON_INPUT_USER_FIELDS
+    // The two-factor plugin's `twoFactorEnabled` is not input either (PLUGINS.md §2).
+    let two_factor_on = service.config().plugins.two_factor.enabled;
+    let non_input = NON_INPUT_USER_FIELDS
         .iter()
+        .chain(two_factor_on.then_some(&"twoFactorEnabled"));
+    if let Some(field) = non_input
+        .into_iter()
         .find(|field| body.get(**field).is_some_and(truthy))
     {
         return Err(IamError::api_with(
