@@ -46,3 +46,18 @@ async fn the_two_factor_client_plugin_walks_its_flow() {
         assert!(checks.len() >= 20, "only {} checks ran", checks.len());
     }
 }
+
+#[tokio::test]
+async fn the_last_login_method_client_plugin_reads_the_cookie() {
+    for server in common::servers().await {
+        let checks = run_client_script(&server, "last-login-method-test.mjs").await;
+        assert_ran(
+            server.backend(),
+            &checks,
+            &[
+                "last-login: sign-up sets a readable cookie",
+                "last-login: the client reports email",
+            ],
+        );
+    }
+}

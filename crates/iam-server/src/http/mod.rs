@@ -301,6 +301,17 @@ async fn dispatch(State(api): State<AuthApi>, request: Request) -> Response {
     if let Some(plain) = &presented {
         reply = reply.without_session_cookie_for(plain);
     }
+    // The last-login-method plugin's after-hook (PLUGINS.md §3).
+    let last_login = &config.plugins.last_login_method;
+    if let Some(method) = crate::plugins::last_login_method::method_of(&endpoint) {
+        if last_login.enabled && reply.touches_session_cookie(&names.session_token) {
+            reply = reply.with_readable_cookie(
+                &last_login.cookie_name,
+                method,
+                last_login.max_age.as_secs(),
+            );
+        }
+    }
     let reply = handlers::session::attach_cookie_cache(service, reply).await;
     reply.into_response(&config, &names)
 }

@@ -29,6 +29,12 @@ enum CookieOut {
         value: String,
         max_age: u64,
     },
+    /// A cookie scripts may read (not `HttpOnly`, not signed): the last-login-method plugin's.
+    Readable {
+        name: String,
+        value: String,
+        max_age: u64,
+    },
     /// `<name>=; Max-Age=0`.
     Expire(String),
 }
@@ -49,6 +55,7 @@ impl std::fmt::Debug for CookieOut {
                     "Signed {{ name: {name}, value: ***, max_age: {max_age} }}"
                 )
             }
+            CookieOut::Readable { name, value, .. } => write!(f, "Readable({name}={value})"),
             CookieOut::Expire(name) => write!(f, "Expire({name})"),
         }
     }
@@ -178,6 +185,25 @@ impl Reply {
         self
     }
 
+    /// Sets a plain cookie that scripts may read, for `max_age` seconds.
+    pub fn with_readable_cookie(mut self, name: &str, value: &str, max_age: u64) -> Self {
+        self.cookies.push(CookieOut::Readable {
+            name: name.to_string(),
+            value: value.to_string(),
+            max_age,
+        });
+        self
+    }
+
+    /// Whether this reply sets or expires the session cookie named `session_token`.
+    pub fn touches_session_cookie(&self, session_token: &str) -> bool {
+        self.cookies.iter().any(|cookie| match cookie {
+            CookieOut::Session { .. } => true,
+            CookieOut::Expire(name) => name == session_token,
+            _ => false,
+        })
+    }
+
     /// Expires one cookie.
     pub fn expire_cookie(mut self, name: &str) -> Self {
         self.cookies.push(CookieOut::Expire(name.to_string()));
@@ -301,6 +327,14 @@ impl Reply {
                 } => format!(
                     "{name}={}; Max-Age={max_age}; Path=/; HttpOnly{secure}; SameSite=Lax",
                     encode_uri_component(&tokens::sign_value(config.secret(), &value))
+                ),
+                CookieOut::Readable {
+                    name,
+                    value,
+                    max_age,
+                } => format!(
+                    "{name}={}; Max-Age={max_age}; Path=/{secure}; SameSite=Lax",
+                    encode_uri_component(&value)
                 ),
                 CookieOut::Expire(name) => {
                     format!("{name}=; Max-Age=0; Path=/; HttpOnly{secure}; SameSite=Lax")

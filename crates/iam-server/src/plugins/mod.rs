@@ -8,6 +8,7 @@
 //! Every plugin is on by default (the original system enabled them) and can be switched off;
 //! a switched-off plugin's routes answer 404 like any unknown path.
 
+pub mod last_login_method;
 pub mod two_factor;
 pub mod username;
 
@@ -21,6 +22,7 @@ use crate::http::request::AuthRequest;
 use crate::http::AuthApi;
 use crate::services::AuthService;
 
+pub use last_login_method::LastLoginMethodConfig;
 pub use two_factor::{TwoFactorConfig, TwoFactorRepo, TwoFactorService};
 pub use username::{UsernameConfig, UsernameService};
 
@@ -29,6 +31,7 @@ pub fn variables() -> impl Iterator<Item = &'static (&'static str, &'static str,
     username::config::VARIABLES
         .iter()
         .chain(two_factor::config::VARIABLES)
+        .chain(last_login_method::config::VARIABLES)
 }
 
 /// The plugins' settings.
@@ -36,6 +39,7 @@ pub fn variables() -> impl Iterator<Item = &'static (&'static str, &'static str,
 pub struct PluginsConfig {
     pub username: UsernameConfig,
     pub two_factor: TwoFactorConfig,
+    pub last_login_method: LastLoginMethodConfig,
 }
 
 impl PluginsConfig {
@@ -43,6 +47,7 @@ impl PluginsConfig {
         Ok(Self {
             username: UsernameConfig::from_vars(vars)?,
             two_factor: TwoFactorConfig::from_vars(vars)?,
+            last_login_method: LastLoginMethodConfig::from_vars(vars)?,
         })
     }
 }

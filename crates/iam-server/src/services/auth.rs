@@ -55,6 +55,8 @@ pub struct SignUpInput {
     /// The username plugin's fields: `username` already lower-cased and checked.
     pub username: Option<String>,
     pub display_username: Option<String>,
+    /// The last-login-method plugin's value to store (`email`), when it stores one.
+    pub last_login_method: Option<String>,
 }
 
 impl std::fmt::Debug for SignUpInput {
@@ -266,6 +268,7 @@ impl AuthService {
             image: input.image.clone(),
             username: input.username.clone(),
             display_username: input.display_username.clone(),
+            last_login_method: input.last_login_method.clone(),
             source: Some(API_SOURCE.to_string()),
             ..NewUser::new(input.name.clone(), input.email.clone())
         };
@@ -356,6 +359,18 @@ impl AuthService {
             PasswordCheck::Match { rehash: false } => {}
         }
         Ok(user)
+    }
+
+    /// Keeps the sign-in method on the user (the last-login-method plugin); a failure is
+    /// logged and the sign-in goes on, as in better-auth.
+    pub async fn record_login_method(&self, user: &User, method: String) {
+        let patch = UserPatch {
+            last_login_method: Some(Some(method)),
+            ..UserPatch::default()
+        };
+        if let Err(error) = self.update_user(&user.id, patch).await {
+            tracing::warn!(user.id = %user.id, %error, "last login method not stored");
+        }
     }
 
     /// Replaces a legacy or weaker hash after a successful verification; a failure is logged

@@ -11,6 +11,8 @@ use crate::http::reply::Reply;
 use crate::http::request::AuthRequest;
 use crate::http::wire;
 use crate::http::AuthApi;
+use crate::http::Endpoint;
+use crate::plugins::last_login_method;
 use crate::plugins::two_factor::{self, routes::SignInGate};
 use crate::plugins::username::UsernameFields;
 use crate::services::{AuthService, SignUpInput};
@@ -60,6 +62,7 @@ pub(crate) async fn sign_up(api: &AuthApi, req: &AuthRequest) -> Result<Reply, I
                 remember: !not_remembered,
                 username: usernames.username,
                 display_username: usernames.display_username,
+                last_login_method: stored_login_method(service, Endpoint::SignUpEmail),
             },
             &req.client,
         )
@@ -90,7 +93,17 @@ pub(crate) async fn sign_in(api: &AuthApi, req: &AuthRequest) -> Result<Reply, I
     let user = service
         .authenticate_email(&email.to_lowercase(), &password)
         .await?;
-    finish_sign_in(api, req, user, remember_me, callback_url).await
+    let method = stored_login_method(service, Endpoint::SignInEmail);
+    finish_sign_in(api, req, user, remember_me, callback_url, method).await
+}
+
+/// The method the last-login-method plugin keeps on the user for `endpoint`, when it stores
+/// one (PLUGINS.md §3).
+fn stored_login_method(service: &AuthService, endpoint: Endpoint) -> Option<String> {
+    let config = &service.config().plugins.last_login_method;
+    (config.enabled && config.store_in_database)
+        .then(|| last_login_method::method_of(&endpoint).map(str::to_string))
+        .flatten()
 }
 
 /// The end of every password sign-in (email or username): the two-factor plugin may answer
@@ -102,6 +115,7 @@ pub(crate) async fn finish_sign_in(
     user: User,
     remember_me: Option<bool>,
     callback_url: Option<String>,
+    login_method: Option<String>,
 ) -> Result<Reply, IamError> {
     let service = api.service.as_ref();
     let not_remembered = remember_me == Some(false);
@@ -115,6 +129,9 @@ pub(crate) async fn finish_sign_in(
     let session = service
         .create_session(&user, !not_remembered, &req.client)
         .await?;
+    if let Some(method) = login_method {
+        service.record_login_method(&user, method).await;
+    }
     let mut body = json!({
         "redirect": callback_url.as_deref().is_some_and(|c| !c.is_empty()),
         "token": session.token,

@@ -47,11 +47,14 @@ pub(crate) async fn update_user(api: &AuthApi, req: &AuthRequest) -> Result<Repl
     if body.get("email").is_some_and(truthy) {
         return Err(IamError::bad_request(ErrorCode::EmailCanNotBeUpdated));
     }
-    // The two-factor plugin's `twoFactorEnabled` is not input either (PLUGINS.md §2).
-    let two_factor_on = service.config().plugins.two_factor.enabled;
+    // The plugins' `twoFactorEnabled` and `lastLoginMethod` are not input either (PLUGINS.md).
+    let plugins = &service.config().plugins;
+    let last_login_stored =
+        plugins.last_login_method.enabled && plugins.last_login_method.store_in_database;
     let non_input = NON_INPUT_USER_FIELDS
         .iter()
-        .chain(two_factor_on.then_some(&"twoFactorEnabled"));
+        .chain(plugins.two_factor.enabled.then_some(&"twoFactorEnabled"))
+        .chain(last_login_stored.then_some(&"lastLoginMethod"));
     if let Some(field) = non_input
         .into_iter()
         .find(|field| body.get(**field).is_some_and(truthy))

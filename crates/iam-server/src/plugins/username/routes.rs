@@ -53,7 +53,8 @@ async fn sign_in(api: &AuthApi, req: &AuthRequest) -> Result<Reply, IamError> {
         .username
         .authenticate(&username, &password)
         .await?;
-    sign::finish_sign_in(api, req, user, remember_me, callback_url).await
+    // better-auth's default last-login-method resolver names no method for this path.
+    sign::finish_sign_in(api, req, user, remember_me, callback_url, None).await
 }
 
 /// `{username}` → `{available}`.
