@@ -163,6 +163,10 @@ pub enum ErrorCode {
     TooManyAttemptsRequestNewCode,
     AccountTemporarilyLocked,
     InvalidTwoFactorCookie,
+    // anonymous plugin (PLUGINS.md)
+    AnonymousUsersCannotSignInAgainAnonymously,
+    UserIsNotAnonymous,
+    DeleteAnonymousUserDisabled,
 }
 
 impl ErrorCode {
@@ -346,6 +350,11 @@ impl ErrorCode {
             TooManyAttemptsRequestNewCode => "TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE",
             AccountTemporarilyLocked => "ACCOUNT_TEMPORARILY_LOCKED",
             InvalidTwoFactorCookie => "INVALID_TWO_FACTOR_COOKIE",
+            AnonymousUsersCannotSignInAgainAnonymously => {
+                "ANONYMOUS_USERS_CANNOT_SIGN_IN_AGAIN_ANONYMOUSLY"
+            }
+            UserIsNotAnonymous => "USER_IS_NOT_ANONYMOUS",
+            DeleteAnonymousUserDisabled => "DELETE_ANONYMOUS_USER_DISABLED",
         }
     }
 
@@ -536,6 +545,9 @@ impl ErrorCode {
             TooManyAttemptsRequestNewCode => "Too many attempts. Please request a new code.",
             AccountTemporarilyLocked => "Too many failed verification attempts. Your account is temporarily locked. Please try again later.",
             InvalidTwoFactorCookie => "Invalid two factor cookie",
+            AnonymousUsersCannotSignInAgainAnonymously => "Anonymous users cannot sign in again anonymously",
+            UserIsNotAnonymous => "User is not anonymous",
+            DeleteAnonymousUserDisabled => "Deleting anonymous users is disabled",
         }
     }
 }

@@ -86,6 +86,9 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/two-factor/verify-otp"),
     ("POST", "/two-factor/verify-backup-code"),
     ("POST", "/two-factor/generate-backup-codes"),
+    // anonymous plugin (PLUGINS.md §4)
+    ("POST", "/sign-in/anonymous"),
+    ("POST", "/delete-anonymous-user"),
 ];
 
 /// Field names the endpoints read.

@@ -61,3 +61,20 @@ async fn the_last_login_method_client_plugin_reads_the_cookie() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_anonymous_client_plugin_walks_its_flow() {
+    for server in common::servers().await {
+        let checks = run_client_script(&server, "anonymous-test.mjs").await;
+        assert_ran(
+            server.backend(),
+            &checks,
+            &[
+                "anonymous: sign-in",
+                "anonymous: no second anonymous sign-in",
+                "anonymous: the guest is gone after linking",
+                "anonymous: delete-anonymous-user",
+            ],
+        );
+    }
+}

@@ -294,10 +294,15 @@ async fn dispatch(State(api): State<AuthApi>, request: Request) -> Response {
             Err(error) => return error.into_response(),
         }
     }
+    // The anonymous plugin links after sign-ins and sign-ups: who was the caller before?
+    let anonymous =
+        crate::plugins::anonymous::routes::anonymous_caller(&api, &endpoint, &req).await;
     let mut reply = match handle(&api, endpoint, &req).await {
         Ok(reply) => reply,
         Err(error) => Reply::error(error),
     };
+    crate::plugins::anonymous::routes::link_after(&api, &endpoint, anonymous.as_ref(), &reply)
+        .await;
     if let Some(plain) = &presented {
         reply = reply.without_session_cookie_for(plain);
     }

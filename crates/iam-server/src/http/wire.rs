@@ -10,7 +10,7 @@ use crate::entities::Account;
 
 /// `{id, name, email, emailVerified, image, createdAt, updatedAt}`, plus the fields the enabled
 /// plugins add to better-auth's user (`username`, `displayUsername`, `twoFactorEnabled`,
-/// `lastLoginMethod`; PLUGINS.md).
+/// `isAnonymous`, `lastLoginMethod`; PLUGINS.md).
 pub fn user(config: &IamConfig, user: &User) -> Value {
     let mut value = json!({
         "id": user.id,
@@ -28,6 +28,9 @@ pub fn user(config: &IamConfig, user: &User) -> Value {
     }
     if plugins.two_factor.enabled {
         value["twoFactorEnabled"] = json!(user.two_factor_enabled);
+    }
+    if plugins.anonymous.enabled {
+        value["isAnonymous"] = json!(user.is_anonymous);
     }
     if plugins.last_login_method.enabled && plugins.last_login_method.store_in_database {
         value["lastLoginMethod"] = json!(user.last_login_method);

@@ -8,6 +8,7 @@
 //! Every plugin is on by default (the original system enabled them) and can be switched off;
 //! a switched-off plugin's routes answer 404 like any unknown path.
 
+pub mod anonymous;
 pub mod last_login_method;
 pub mod two_factor;
 pub mod username;
@@ -22,6 +23,7 @@ use crate::http::request::AuthRequest;
 use crate::http::AuthApi;
 use crate::services::AuthService;
 
+pub use anonymous::{AnonymousConfig, AnonymousService};
 pub use last_login_method::LastLoginMethodConfig;
 pub use two_factor::{TwoFactorConfig, TwoFactorRepo, TwoFactorService};
 pub use username::{UsernameConfig, UsernameService};
@@ -32,6 +34,7 @@ pub fn variables() -> impl Iterator<Item = &'static (&'static str, &'static str,
         .iter()
         .chain(two_factor::config::VARIABLES)
         .chain(last_login_method::config::VARIABLES)
+        .chain(anonymous::config::VARIABLES)
 }
 
 /// The plugins' settings.
@@ -40,6 +43,7 @@ pub struct PluginsConfig {
     pub username: UsernameConfig,
     pub two_factor: TwoFactorConfig,
     pub last_login_method: LastLoginMethodConfig,
+    pub anonymous: AnonymousConfig,
 }
 
 impl PluginsConfig {
@@ -48,6 +52,7 @@ impl PluginsConfig {
             username: UsernameConfig::from_vars(vars)?,
             two_factor: TwoFactorConfig::from_vars(vars)?,
             last_login_method: LastLoginMethodConfig::from_vars(vars)?,
+            anonymous: AnonymousConfig::from_vars(vars)?,
         })
     }
 }
@@ -57,6 +62,7 @@ impl PluginsConfig {
 pub struct Plugins {
     pub username: UsernameService,
     pub two_factor: TwoFactorService,
+    pub anonymous: AnonymousService,
 }
 
 impl Plugins {
@@ -65,6 +71,7 @@ impl Plugins {
         Self {
             username: UsernameService::new(auth.clone()),
             two_factor: TwoFactorService::new(auth.clone(), two_factor_repo),
+            anonymous: AnonymousService::new(auth.clone()),
         }
     }
 }
@@ -74,6 +81,7 @@ impl Plugins {
 pub enum PluginEndpoint {
     Username(username::routes::Route),
     TwoFactor(two_factor::routes::Route),
+    Anonymous(anonymous::routes::Route),
 }
 
 impl PluginEndpoint {
@@ -82,6 +90,7 @@ impl PluginEndpoint {
         match self {
             PluginEndpoint::Username(_) => config.username.enabled,
             PluginEndpoint::TwoFactor(_) => config.two_factor.enabled,
+            PluginEndpoint::Anonymous(_) => config.anonymous.enabled,
         }
     }
 }
@@ -92,6 +101,7 @@ pub fn route(method: &Method, path: &str) -> Option<PluginEndpoint> {
     username::routes::route(post, path)
         .map(PluginEndpoint::Username)
         .or_else(|| two_factor::routes::route(post, path).map(PluginEndpoint::TwoFactor))
+        .or_else(|| anonymous::routes::route(post, path).map(PluginEndpoint::Anonymous))
 }
 
 /// Runs a plugin endpoint.
@@ -103,5 +113,6 @@ pub(crate) async fn handle(
     match endpoint {
         PluginEndpoint::Username(route) => username::routes::handle(api, route, req).await,
         PluginEndpoint::TwoFactor(route) => two_factor::routes::handle(api, route, req).await,
+        PluginEndpoint::Anonymous(route) => anonymous::routes::handle(api, route, req).await,
     }
 }

@@ -413,7 +413,7 @@ impl AuthService {
             .await?)
     }
 
-    async fn insert_session(
+    pub(crate) async fn insert_session(
         &self,
         on: impl Into<Exec<'_>>,
         user: &User,

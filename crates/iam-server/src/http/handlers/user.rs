@@ -54,7 +54,8 @@ pub(crate) async fn update_user(api: &AuthApi, req: &AuthRequest) -> Result<Repl
     let non_input = NON_INPUT_USER_FIELDS
         .iter()
         .chain(plugins.two_factor.enabled.then_some(&"twoFactorEnabled"))
-        .chain(last_login_stored.then_some(&"lastLoginMethod"));
+        .chain(last_login_stored.then_some(&"lastLoginMethod"))
+        .chain(plugins.anonymous.enabled.then_some(&"isAnonymous"));
     if let Some(field) = non_input
         .into_iter()
         .find(|field| body.get(**field).is_some_and(truthy))
