@@ -167,6 +167,8 @@ pub enum ErrorCode {
     AnonymousUsersCannotSignInAgainAnonymously,
     UserIsNotAnonymous,
     DeleteAnonymousUserDisabled,
+    // multi-session plugin (PLUGINS.md)
+    InvalidSessionToken,
 }
 
 impl ErrorCode {
@@ -355,6 +357,7 @@ impl ErrorCode {
             }
             UserIsNotAnonymous => "USER_IS_NOT_ANONYMOUS",
             DeleteAnonymousUserDisabled => "DELETE_ANONYMOUS_USER_DISABLED",
+            InvalidSessionToken => "INVALID_SESSION_TOKEN",
         }
     }
 
@@ -548,6 +551,7 @@ impl ErrorCode {
             AnonymousUsersCannotSignInAgainAnonymously => "Anonymous users cannot sign in again anonymously",
             UserIsNotAnonymous => "User is not anonymous",
             DeleteAnonymousUserDisabled => "Deleting anonymous users is disabled",
+            InvalidSessionToken => "Invalid session token",
         }
     }
 }

@@ -89,6 +89,10 @@ const ROUTES: &[(&str, &str)] = &[
     // anonymous plugin (PLUGINS.md §4)
     ("POST", "/sign-in/anonymous"),
     ("POST", "/delete-anonymous-user"),
+    // multi-session plugin (PLUGINS.md §5)
+    ("GET", "/multi-session/list-device-sessions"),
+    ("POST", "/multi-session/set-active"),
+    ("POST", "/multi-session/revoke"),
 ];
 
 /// Field names the endpoints read.
@@ -145,6 +149,7 @@ const FIELDS: &[&str] = &[
     "disableSession",
     "method",
     "issuer",
+    "sessionToken",
 ];
 
 fn field() -> impl Strategy<Value = String> {

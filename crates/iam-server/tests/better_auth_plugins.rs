@@ -78,3 +78,20 @@ async fn the_anonymous_client_plugin_walks_its_flow() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_multi_session_client_plugin_walks_its_flow() {
+    for server in common::servers().await {
+        let checks = run_client_script(&server, "multi-session-test.mjs").await;
+        assert_ran(
+            server.backend(),
+            &checks,
+            &[
+                "multi-session: list-device-sessions",
+                "multi-session: set-active",
+                "multi-session: the other account takes over",
+                "multi-session: nothing left after sign-out",
+            ],
+        );
+    }
+}

@@ -306,6 +306,11 @@ async fn dispatch(State(api): State<AuthApi>, request: Request) -> Response {
     if let Some(plain) = &presented {
         reply = reply.without_session_cookie_for(plain);
     }
+    // The multi-session plugin's after-hooks (PLUGINS.md §5).
+    reply = match crate::plugins::multi_session::routes::after(&api, &endpoint, &req, reply).await {
+        Ok(reply) => reply,
+        Err(error) => Reply::error(error),
+    };
     // The last-login-method plugin's after-hook (PLUGINS.md §3).
     let last_login = &config.plugins.last_login_method;
     if let Some(method) = crate::plugins::last_login_method::method_of(&endpoint) {

@@ -10,6 +10,7 @@
 
 pub mod anonymous;
 pub mod last_login_method;
+pub mod multi_session;
 pub mod two_factor;
 pub mod username;
 
@@ -25,6 +26,7 @@ use crate::services::AuthService;
 
 pub use anonymous::{AnonymousConfig, AnonymousService};
 pub use last_login_method::LastLoginMethodConfig;
+pub use multi_session::MultiSessionConfig;
 pub use two_factor::{TwoFactorConfig, TwoFactorRepo, TwoFactorService};
 pub use username::{UsernameConfig, UsernameService};
 
@@ -35,6 +37,7 @@ pub fn variables() -> impl Iterator<Item = &'static (&'static str, &'static str,
         .chain(two_factor::config::VARIABLES)
         .chain(last_login_method::config::VARIABLES)
         .chain(anonymous::config::VARIABLES)
+        .chain(multi_session::config::VARIABLES)
 }
 
 /// The plugins' settings.
@@ -44,6 +47,7 @@ pub struct PluginsConfig {
     pub two_factor: TwoFactorConfig,
     pub last_login_method: LastLoginMethodConfig,
     pub anonymous: AnonymousConfig,
+    pub multi_session: MultiSessionConfig,
 }
 
 impl PluginsConfig {
@@ -53,6 +57,7 @@ impl PluginsConfig {
             two_factor: TwoFactorConfig::from_vars(vars)?,
             last_login_method: LastLoginMethodConfig::from_vars(vars)?,
             anonymous: AnonymousConfig::from_vars(vars)?,
+            multi_session: MultiSessionConfig::from_vars(vars)?,
         })
     }
 }
@@ -82,6 +87,7 @@ pub enum PluginEndpoint {
     Username(username::routes::Route),
     TwoFactor(two_factor::routes::Route),
     Anonymous(anonymous::routes::Route),
+    MultiSession(multi_session::routes::Route),
 }
 
 impl PluginEndpoint {
@@ -91,6 +97,7 @@ impl PluginEndpoint {
             PluginEndpoint::Username(_) => config.username.enabled,
             PluginEndpoint::TwoFactor(_) => config.two_factor.enabled,
             PluginEndpoint::Anonymous(_) => config.anonymous.enabled,
+            PluginEndpoint::MultiSession(_) => config.multi_session.enabled,
         }
     }
 }
@@ -98,10 +105,12 @@ impl PluginEndpoint {
 /// The plugins' route tables (paths below the base path, matched exactly).
 pub fn route(method: &Method, path: &str) -> Option<PluginEndpoint> {
     let post = *method == Method::POST;
+    let get = *method == Method::GET;
     username::routes::route(post, path)
         .map(PluginEndpoint::Username)
         .or_else(|| two_factor::routes::route(post, path).map(PluginEndpoint::TwoFactor))
         .or_else(|| anonymous::routes::route(post, path).map(PluginEndpoint::Anonymous))
+        .or_else(|| multi_session::routes::route(get, post, path).map(PluginEndpoint::MultiSession))
 }
 
 /// Runs a plugin endpoint.
@@ -114,5 +123,6 @@ pub(crate) async fn handle(
         PluginEndpoint::Username(route) => username::routes::handle(api, route, req).await,
         PluginEndpoint::TwoFactor(route) => two_factor::routes::handle(api, route, req).await,
         PluginEndpoint::Anonymous(route) => anonymous::routes::handle(api, route, req).await,
+        PluginEndpoint::MultiSession(route) => multi_session::routes::handle(api, route, req).await,
     }
 }

@@ -60,3 +60,37 @@ export async function mailTo(address) {
   const response = await fetch(`${mailboxUrl}?to=${encodeURIComponent(address)}`);
   return await response.json();
 }
+
+// A browser's cookie jar: `absorb` applies a response's Set-Cookie lines (Max-Age=0 removes),
+// `options()` gives fetch options sending them (with Origin) and absorbing the answer.
+export class Jar {
+  constructor() {
+    this.cookies = new Map();
+  }
+  absorb(lines) {
+    for (const line of lines) {
+      const [pair] = line.split(";");
+      const at = pair.indexOf("=");
+      const name = pair.slice(0, at);
+      if (/Max-Age=0/.test(line)) this.cookies.delete(name);
+      else this.cookies.set(name, pair.slice(at + 1));
+    }
+  }
+  header() {
+    return [...this.cookies].map(([n, v]) => `${n}=${v}`).join("; ");
+  }
+  names() {
+    return [...this.cookies.keys()];
+  }
+  options() {
+    const headers = { Origin: origin };
+    const cookie = this.header();
+    if (cookie) headers.Cookie = cookie;
+    return {
+      headers,
+      onResponse: (ctx) => {
+        this.absorb(ctx.response.headers.getSetCookie ? ctx.response.headers.getSetCookie() : []);
+      },
+    };
+  }
+}
