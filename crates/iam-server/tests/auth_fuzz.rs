@@ -93,6 +93,9 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/multi-session/list-device-sessions"),
     ("POST", "/multi-session/set-active"),
     ("POST", "/multi-session/revoke"),
+    // one-time-token plugin (PLUGINS.md §6)
+    ("GET", "/one-time-token/generate"),
+    ("POST", "/one-time-token/verify"),
 ];
 
 /// Field names the endpoints read.

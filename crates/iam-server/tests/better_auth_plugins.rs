@@ -95,3 +95,18 @@ async fn the_multi_session_client_plugin_walks_its_flow() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_one_time_token_client_plugin_walks_its_flow() {
+    for server in common::servers().await {
+        let checks = run_client_script(&server, "one-time-token-test.mjs").await;
+        assert_ran(
+            server.backend(),
+            &checks,
+            &[
+                "ott: verify gives the same session",
+                "ott: a token works once",
+            ],
+        );
+    }
+}

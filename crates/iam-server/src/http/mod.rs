@@ -311,6 +311,11 @@ async fn dispatch(State(api): State<AuthApi>, request: Request) -> Response {
         Ok(reply) => reply,
         Err(error) => Reply::error(error),
     };
+    // The one-time-token plugin's `set-ott` after-hook (PLUGINS.md §6).
+    reply = match crate::plugins::one_time_token::routes::after(&api, reply).await {
+        Ok(reply) => reply,
+        Err(error) => Reply::error(error),
+    };
     // The last-login-method plugin's after-hook (PLUGINS.md §3).
     let last_login = &config.plugins.last_login_method;
     if let Some(method) = crate::plugins::last_login_method::method_of(&endpoint) {

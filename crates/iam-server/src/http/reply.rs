@@ -75,6 +75,9 @@ pub struct Reply {
     body: Body,
     headers: Vec<(HeaderName, String)>,
     cookies: Vec<CookieOut>,
+    /// Response headers scripts may read (`Access-Control-Expose-Headers`), besides
+    /// `set-auth-token`.
+    exposed: Vec<&'static str>,
 }
 
 impl std::fmt::Debug for Reply {
@@ -94,6 +97,7 @@ impl Reply {
             body: Body::Json(value),
             headers: Vec::new(),
             cookies: Vec::new(),
+            exposed: Vec::new(),
         }
     }
 
@@ -104,6 +108,7 @@ impl Reply {
             body: Body::Empty,
             headers: vec![(header::LOCATION, location.to_string())],
             cookies: Vec::new(),
+            exposed: Vec::new(),
         }
     }
 
@@ -114,6 +119,7 @@ impl Reply {
             body: Body::Html(page),
             headers: Vec::new(),
             cookies: Vec::new(),
+            exposed: Vec::new(),
         }
     }
 
@@ -124,7 +130,14 @@ impl Reply {
             body: Body::Error(error),
             headers: Vec::new(),
             cookies: Vec::new(),
+            exposed: Vec::new(),
         }
+    }
+
+    /// Lists `name` in `Access-Control-Expose-Headers`.
+    pub fn exposing_header(mut self, name: &'static str) -> Self {
+        self.exposed.push(name);
+        self
     }
 
     pub fn with_header(mut self, name: HeaderName, value: impl Into<String>) -> Self {
@@ -344,12 +357,15 @@ impl Reply {
                 headers.append(header::SET_COOKIE, value);
             }
         }
+        let mut exposed = self.exposed;
         if let Some(token) = auth_token.and_then(|t| HeaderValue::from_str(&t).ok()) {
             headers.insert(HeaderName::from_static("set-auth-token"), token);
-            headers.insert(
-                header::ACCESS_CONTROL_EXPOSE_HEADERS,
-                HeaderValue::from_static("set-auth-token"),
-            );
+            exposed.insert(0, "set-auth-token");
+        }
+        if !exposed.is_empty() {
+            if let Ok(value) = HeaderValue::from_str(&exposed.join(", ")) {
+                headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, value);
+            }
         }
         response
     }

@@ -11,6 +11,7 @@
 pub mod anonymous;
 pub mod last_login_method;
 pub mod multi_session;
+pub mod one_time_token;
 pub mod two_factor;
 pub mod username;
 
@@ -27,6 +28,7 @@ use crate::services::AuthService;
 pub use anonymous::{AnonymousConfig, AnonymousService};
 pub use last_login_method::LastLoginMethodConfig;
 pub use multi_session::MultiSessionConfig;
+pub use one_time_token::{OneTimeTokenConfig, OneTimeTokenService};
 pub use two_factor::{TwoFactorConfig, TwoFactorRepo, TwoFactorService};
 pub use username::{UsernameConfig, UsernameService};
 
@@ -38,6 +40,7 @@ pub fn variables() -> impl Iterator<Item = &'static (&'static str, &'static str,
         .chain(last_login_method::config::VARIABLES)
         .chain(anonymous::config::VARIABLES)
         .chain(multi_session::config::VARIABLES)
+        .chain(one_time_token::config::VARIABLES)
 }
 
 /// The plugins' settings.
@@ -48,6 +51,7 @@ pub struct PluginsConfig {
     pub last_login_method: LastLoginMethodConfig,
     pub anonymous: AnonymousConfig,
     pub multi_session: MultiSessionConfig,
+    pub one_time_token: OneTimeTokenConfig,
 }
 
 impl PluginsConfig {
@@ -58,6 +62,7 @@ impl PluginsConfig {
             last_login_method: LastLoginMethodConfig::from_vars(vars)?,
             anonymous: AnonymousConfig::from_vars(vars)?,
             multi_session: MultiSessionConfig::from_vars(vars)?,
+            one_time_token: OneTimeTokenConfig::from_vars(vars)?,
         })
     }
 }
@@ -68,6 +73,7 @@ pub struct Plugins {
     pub username: UsernameService,
     pub two_factor: TwoFactorService,
     pub anonymous: AnonymousService,
+    pub one_time_token: OneTimeTokenService,
 }
 
 impl Plugins {
@@ -77,6 +83,7 @@ impl Plugins {
             username: UsernameService::new(auth.clone()),
             two_factor: TwoFactorService::new(auth.clone(), two_factor_repo),
             anonymous: AnonymousService::new(auth.clone()),
+            one_time_token: OneTimeTokenService::new(auth.clone()),
         }
     }
 }
@@ -88,6 +95,7 @@ pub enum PluginEndpoint {
     TwoFactor(two_factor::routes::Route),
     Anonymous(anonymous::routes::Route),
     MultiSession(multi_session::routes::Route),
+    OneTimeToken(one_time_token::routes::Route),
 }
 
 impl PluginEndpoint {
@@ -98,6 +106,7 @@ impl PluginEndpoint {
             PluginEndpoint::TwoFactor(_) => config.two_factor.enabled,
             PluginEndpoint::Anonymous(_) => config.anonymous.enabled,
             PluginEndpoint::MultiSession(_) => config.multi_session.enabled,
+            PluginEndpoint::OneTimeToken(_) => config.one_time_token.enabled,
         }
     }
 }
@@ -111,6 +120,9 @@ pub fn route(method: &Method, path: &str) -> Option<PluginEndpoint> {
         .or_else(|| two_factor::routes::route(post, path).map(PluginEndpoint::TwoFactor))
         .or_else(|| anonymous::routes::route(post, path).map(PluginEndpoint::Anonymous))
         .or_else(|| multi_session::routes::route(get, post, path).map(PluginEndpoint::MultiSession))
+        .or_else(|| {
+            one_time_token::routes::route(get, post, path).map(PluginEndpoint::OneTimeToken)
+        })
 }
 
 /// Runs a plugin endpoint.
@@ -124,5 +136,8 @@ pub(crate) async fn handle(
         PluginEndpoint::TwoFactor(route) => two_factor::routes::handle(api, route, req).await,
         PluginEndpoint::Anonymous(route) => anonymous::routes::handle(api, route, req).await,
         PluginEndpoint::MultiSession(route) => multi_session::routes::handle(api, route, req).await,
+        PluginEndpoint::OneTimeToken(route) => {
+            one_time_token::routes::handle(api, route, req).await
+        }
     }
 }
