@@ -8,6 +8,7 @@
 use std::sync::RwLock;
 use std::time::Duration;
 
+use crate::services::symmetric::SecretConfig;
 use crate::services::tokens::Secret;
 
 mod api_keys;
@@ -95,6 +96,8 @@ pub struct IamConfig {
     /// ([`IamConfig::set_default_public_url`]).
     public_url: RwLock<PublicUrl>,
     secret: Secret,
+    /// The secrets of encryption at rest (better-auth's `secretConfig`).
+    secrets: SecretConfig,
     pub session_expires_in: Duration,
     pub session_update_age: Duration,
     pub session_fresh_age: Duration,
@@ -124,6 +127,8 @@ pub struct IamConfig {
     pub api_keys: crate::services::ApiKeySettings,
     /// The auth API's rate limiter (§6).
     pub rate_limit: RateLimitConfig,
+    /// The better-auth plugins beyond organization and API keys (PLUGINS.md).
+    pub plugins: crate::plugins::PluginsConfig,
 }
 
 /// Where the rate limiter keeps its counters.
@@ -222,12 +227,14 @@ impl IamConfig {
     /// The reference configuration (§0) with `secret`, public URL `public_url` and the other
     /// settings at their defaults; for tests and embedding.
     pub fn new(secret: impl Into<String>, public_url: impl Into<String>) -> Self {
+        let secret: String = secret.into();
         Self {
             base_path: "/api/v1/auth".to_string(),
             public_url: RwLock::new(PublicUrl {
                 url: public_url.into().trim_end_matches('/').to_string(),
                 explicit: true,
             }),
+            secrets: SecretConfig::Single(Secret::new(secret.clone())),
             secret: Secret::new(secret),
             session_expires_in: Duration::from_secs(30 * 86_400),
             session_update_age: Duration::from_secs(86_400),
@@ -251,6 +258,7 @@ impl IamConfig {
             organization: OrganizationConfig::default(),
             api_keys: crate::services::ApiKeySettings::default(),
             rate_limit: RateLimitConfig::default(),
+            plugins: crate::plugins::PluginsConfig::default(),
         }
     }
 
@@ -265,8 +273,11 @@ impl IamConfig {
     ) -> Result<IamConfig, IamConfigError> {
         let vars = Vars::new(get);
         let var = |name: &str| vars.get(name);
-        let secret = match (var("BETTER_AUTH_SECRETS"), var("BETTER_AUTH_SECRET")) {
-            (Some(list), _) => first_rotated_secret(&list)?,
+        let rotation = var("BETTER_AUTH_SECRETS")
+            .map(|list| rotated_secrets(&list))
+            .transpose()?;
+        let secret = match (&rotation, var("BETTER_AUTH_SECRET")) {
+            (Some(keys), _) => keys[0].1.clone(),
             (None, Some(secret)) => secret,
             (None, None) => match fallback_secret {
                 Some(secret) => secret.to_string(),
@@ -368,7 +379,18 @@ impl IamConfig {
             }
         };
 
+        let secrets = match rotation {
+            Some(keys) => SecretConfig::Rotated {
+                keys: keys
+                    .into_iter()
+                    .map(|(version, secret)| (version, Secret::new(secret)))
+                    .collect(),
+                legacy: var("BETTER_AUTH_SECRET").map(Secret::new),
+            },
+            None => SecretConfig::Single(Secret::new(secret.clone())),
+        };
         Ok(IamConfig {
+            secrets,
             base_path,
             public_url: RwLock::new(PublicUrl {
                 url: public_url,
@@ -408,12 +430,18 @@ impl IamConfig {
             organization: OrganizationConfig::from_vars(vars)?,
             api_keys: api_keys::api_key_settings(vars)?,
             rate_limit: RateLimitConfig::from_vars(vars)?,
+            plugins: crate::plugins::PluginsConfig::from_vars(vars)?,
         })
     }
 
     /// The secret signing cookies, bearer tokens and JWTs.
     pub fn secret(&self) -> &Secret {
         &self.secret
+    }
+
+    /// The secrets of encryption at rest (every rotated version, and the legacy one).
+    pub fn secret_config(&self) -> &SecretConfig {
+        &self.secrets
     }
 
     /// The public URL (origin, optionally with a path prefix), without a trailing `/`.
@@ -462,7 +490,8 @@ pub(crate) fn origin_of(url: &str) -> Option<String> {
     origin.is_tuple().then(|| origin.ascii_serialization())
 }
 
-fn first_rotated_secret(list: &str) -> Result<String, IamConfigError> {
+/// `2:new,1:old` → `[(2, new), (1, old)]` (newest first; never empty).
+fn rotated_secrets(list: &str) -> Result<Vec<(u32, String)>, IamConfigError> {
     let invalid = || IamConfigError::Invalid {
         var: "BETTER_AUTH_SECRETS",
         value: "***".into(),
@@ -470,12 +499,19 @@ fn first_rotated_secret(list: &str) -> Result<String, IamConfigError> {
             "a comma-separated list of `<version>:<secret>`, newest first, e.g. `2:new,1:old`"
                 .into(),
     };
-    let first = list.split(',').next().ok_or_else(invalid)?.trim();
-    let (version, secret) = first.split_once(':').ok_or_else(invalid)?;
-    if version.trim().parse::<u32>().is_err() || secret.is_empty() {
+    let mut keys = Vec::new();
+    for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let (version, secret) = entry.split_once(':').ok_or_else(invalid)?;
+        let version = version.trim().parse::<u32>().map_err(|_| invalid())?;
+        if secret.is_empty() || keys.iter().any(|(v, _)| *v == version) {
+            return Err(invalid());
+        }
+        keys.push((version, secret.to_string()));
+    }
+    if keys.is_empty() {
         return Err(invalid());
     }
-    Ok(secret.to_string())
+    Ok(keys)
 }
 
 fn parse_public_url(var: &'static str, value: &str) -> Result<String, IamConfigError> {

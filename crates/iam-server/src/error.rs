@@ -141,6 +141,34 @@ pub enum ErrorCode {
     InsufficientApiKeyPermissions,
     NoDefaultApiKeyConfigurationFound,
     OrganizationPluginRequired,
+    // username plugin (PLUGINS.md)
+    InvalidUsernameOrPassword,
+    UsernameIsAlreadyTaken,
+    UsernameTooShort,
+    UsernameTooLong,
+    InvalidUsername,
+    InvalidDisplayUsername,
+    UsernameIsImmutable,
+    // two-factor plugin (PLUGINS.md)
+    OtpNotEnabled,
+    OtpNotConfigured,
+    OtpHasExpired,
+    TotpNotEnabled,
+    TotpAlreadyEnabled,
+    TotpNotConfigured,
+    TwoFactorNotEnabled,
+    BackupCodesNotEnabled,
+    InvalidBackupCode,
+    InvalidCode,
+    TooManyAttemptsRequestNewCode,
+    AccountTemporarilyLocked,
+    InvalidTwoFactorCookie,
+    // anonymous plugin (PLUGINS.md)
+    AnonymousUsersCannotSignInAgainAnonymously,
+    UserIsNotAnonymous,
+    DeleteAnonymousUserDisabled,
+    // multi-session plugin (PLUGINS.md)
+    InvalidSessionToken,
 }
 
 impl ErrorCode {
@@ -304,6 +332,32 @@ impl ErrorCode {
             InsufficientApiKeyPermissions => "INSUFFICIENT_API_KEY_PERMISSIONS",
             NoDefaultApiKeyConfigurationFound => "NO_DEFAULT_API_KEY_CONFIGURATION_FOUND",
             OrganizationPluginRequired => "ORGANIZATION_PLUGIN_REQUIRED",
+            InvalidUsernameOrPassword => "INVALID_USERNAME_OR_PASSWORD",
+            UsernameIsAlreadyTaken => "USERNAME_IS_ALREADY_TAKEN",
+            UsernameTooShort => "USERNAME_TOO_SHORT",
+            UsernameTooLong => "USERNAME_TOO_LONG",
+            InvalidUsername => "INVALID_USERNAME",
+            InvalidDisplayUsername => "INVALID_DISPLAY_USERNAME",
+            UsernameIsImmutable => "USERNAME_IS_IMMUTABLE",
+            OtpNotEnabled => "OTP_NOT_ENABLED",
+            OtpNotConfigured => "OTP_NOT_CONFIGURED",
+            OtpHasExpired => "OTP_HAS_EXPIRED",
+            TotpNotEnabled => "TOTP_NOT_ENABLED",
+            TotpAlreadyEnabled => "TOTP_ALREADY_ENABLED",
+            TotpNotConfigured => "TOTP_NOT_CONFIGURED",
+            TwoFactorNotEnabled => "TWO_FACTOR_NOT_ENABLED",
+            BackupCodesNotEnabled => "BACKUP_CODES_NOT_ENABLED",
+            InvalidBackupCode => "INVALID_BACKUP_CODE",
+            InvalidCode => "INVALID_CODE",
+            TooManyAttemptsRequestNewCode => "TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE",
+            AccountTemporarilyLocked => "ACCOUNT_TEMPORARILY_LOCKED",
+            InvalidTwoFactorCookie => "INVALID_TWO_FACTOR_COOKIE",
+            AnonymousUsersCannotSignInAgainAnonymously => {
+                "ANONYMOUS_USERS_CANNOT_SIGN_IN_AGAIN_ANONYMOUSLY"
+            }
+            UserIsNotAnonymous => "USER_IS_NOT_ANONYMOUS",
+            DeleteAnonymousUserDisabled => "DELETE_ANONYMOUS_USER_DISABLED",
+            InvalidSessionToken => "INVALID_SESSION_TOKEN",
         }
     }
 
@@ -474,6 +528,30 @@ impl ErrorCode {
             InsufficientApiKeyPermissions => "You do not have permission to perform this action on organization API keys.",
             NoDefaultApiKeyConfigurationFound => "No default api-key configuration found.",
             OrganizationPluginRequired => "Organization plugin is required for organization-owned API keys. Please install and configure the organization plugin.",
+            InvalidUsernameOrPassword => "Invalid username or password",
+            UsernameIsAlreadyTaken => "Username is already taken. Please try another.",
+            UsernameTooShort => "Username is too short",
+            UsernameTooLong => "Username is too long",
+            InvalidUsername => "Username is invalid",
+            InvalidDisplayUsername => "Display username is invalid",
+            UsernameIsImmutable => "Username cannot be updated",
+            OtpNotEnabled => "OTP not enabled",
+            OtpNotConfigured => "OTP is not available",
+            OtpHasExpired => "OTP has expired",
+            TotpNotEnabled => "TOTP not enabled",
+            TotpAlreadyEnabled => "TOTP is already enabled",
+            TotpNotConfigured => "TOTP is not available",
+            TwoFactorNotEnabled => "Two factor isn't enabled",
+            BackupCodesNotEnabled => "Backup codes aren't enabled",
+            InvalidBackupCode => "Invalid backup code",
+            InvalidCode => "Invalid code",
+            TooManyAttemptsRequestNewCode => "Too many attempts. Please request a new code.",
+            AccountTemporarilyLocked => "Too many failed verification attempts. Your account is temporarily locked. Please try again later.",
+            InvalidTwoFactorCookie => "Invalid two factor cookie",
+            AnonymousUsersCannotSignInAgainAnonymously => "Anonymous users cannot sign in again anonymously",
+            UserIsNotAnonymous => "User is not anonymous",
+            DeleteAnonymousUserDisabled => "Deleting anonymous users is disabled",
+            InvalidSessionToken => "Invalid session token",
         }
     }
 }

@@ -19,6 +19,7 @@ use shared_server::{Clock, Db};
 
 use crate::config::IamConfig;
 use crate::http::{self, AuthRoutes};
+use crate::plugins::Plugins;
 use crate::repos::{AccountRepo, ApiKeyRepo, MemberRepo, RateLimitRepo, VerificationRepo};
 use crate::services::{
     ApiKeyService, AuthContextResolver, AuthRepos, AuthService, IamCleanup, IamOrgMembers,
@@ -107,10 +108,12 @@ pub fn layer() -> Layer {
                     Ok::<_, BoxError>(())
                 })
                 .await;
+            let plugins = Arc::new(Plugins::new(&service));
             let routes = AuthRoutes(http::router(http::AuthApi {
                 service: service.clone(),
                 api_keys: api_keys.clone(),
                 limiter: limiter.clone(),
+                plugins,
             }));
 
             let members_for_rpc = repos.members.clone();

@@ -10,6 +10,7 @@ pub mod http;
 pub mod js;
 mod layer;
 pub mod migrations;
+pub mod plugins;
 pub mod repos;
 pub mod services;
 

@@ -28,5 +28,12 @@ pub const IAM_MIGRATIONS: SliceMigrations = SliceMigrations {
             sqlite: include_str!("../migrations/sqlite/0002_iam_member_role_list.sql"),
             postgres: include_str!("../migrations/postgres/0002_iam_member_role_list.sql"),
         },
+        // The two-factor plugin's enrolments (PLUGINS.md §2.5).
+        Migration {
+            version: 3,
+            name: "iam_two_factor",
+            sqlite: include_str!("../migrations/sqlite/0003_iam_two_factor.sql"),
+            postgres: include_str!("../migrations/postgres/0003_iam_two_factor.sql"),
+        },
     ],
 };

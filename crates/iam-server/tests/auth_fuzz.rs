@@ -13,7 +13,8 @@ use proptest::prelude::*;
 use serde_json::{Map, Value};
 use tokio::runtime::Runtime;
 
-/// Every route of the auth API (`specs/better-auth-api.md` §3, §7, §8), with its method.
+/// Every route of the auth API (`specs/better-auth-api.md` §3, §7, §8, and the plugins of
+/// PLUGINS.md), with its method.
 const ROUTES: &[(&str, &str)] = &[
     ("GET", "/ok"),
     ("GET", "/error"),
@@ -73,6 +74,28 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api-key/list"),
     ("POST", "/api-key/update"),
     ("POST", "/api-key/delete"),
+    // username plugin (PLUGINS.md §1)
+    ("POST", "/sign-in/username"),
+    ("POST", "/is-username-available"),
+    // two-factor plugin (PLUGINS.md §2)
+    ("POST", "/two-factor/enable"),
+    ("POST", "/two-factor/disable"),
+    ("POST", "/two-factor/get-totp-uri"),
+    ("POST", "/two-factor/verify-totp"),
+    ("POST", "/two-factor/send-otp"),
+    ("POST", "/two-factor/verify-otp"),
+    ("POST", "/two-factor/verify-backup-code"),
+    ("POST", "/two-factor/generate-backup-codes"),
+    // anonymous plugin (PLUGINS.md §4)
+    ("POST", "/sign-in/anonymous"),
+    ("POST", "/delete-anonymous-user"),
+    // multi-session plugin (PLUGINS.md §5)
+    ("GET", "/multi-session/list-device-sessions"),
+    ("POST", "/multi-session/set-active"),
+    ("POST", "/multi-session/revoke"),
+    // one-time-token plugin (PLUGINS.md §6)
+    ("GET", "/one-time-token/generate"),
+    ("POST", "/one-time-token/verify"),
 ];
 
 /// Field names the endpoints read.
@@ -122,6 +145,14 @@ const FIELDS: &[&str] = &[
     "configId",
     "disableCookieCache",
     "disableRefresh",
+    "username",
+    "displayUsername",
+    "code",
+    "trustDevice",
+    "disableSession",
+    "method",
+    "issuer",
+    "sessionToken",
 ];
 
 fn field() -> impl Strategy<Value = String> {

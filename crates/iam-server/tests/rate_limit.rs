@@ -95,6 +95,27 @@ async fn strict_rules_allow_a_burst_of_exactly_three() {
 }
 
 #[tokio::test]
+async fn the_plugins_sign_in_and_verification_paths_are_strict() {
+    for s in servers_with(enabled).await {
+        let ip = [("x-forwarded-for", "203.0.113.77")];
+        for path in [
+            "/sign-in/username",
+            "/two-factor/verify-totp",
+            "/two-factor/verify-otp",
+            "/two-factor/verify-backup-code",
+            "/two-factor/send-otp",
+        ] {
+            for i in 0..3 {
+                let status = s.post(path, json!({}), &ip).await.status;
+                assert_ne!(status, 429, "{path} request {i}");
+            }
+            assert_limited(&s.post(path, json!({}), &ip).await, "10");
+        }
+        s.close().await;
+    }
+}
+
+#[tokio::test]
 async fn the_default_rule_is_configurable_and_counts_unknown_paths() {
     let configure = |c: &mut IamConfig| {
         c.rate_limit.enabled = true;

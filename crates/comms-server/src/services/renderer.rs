@@ -67,6 +67,13 @@ const BUILTINS: &[Builtin] = &[
         html: include_str!("../templates/organization-invitation.html"),
         text: include_str!("../templates/organization-invitation.txt"),
     },
+    // The two-factor plugin's emailed code (iam-server PLUGINS.md §2).
+    Builtin {
+        name: "two-factor-otp",
+        subject: "Your verification code",
+        html: include_str!("../templates/two-factor-otp.html"),
+        text: include_str!("../templates/two-factor-otp.txt"),
+    },
 ];
 
 /// Renders templates; holds the values every render receives.
@@ -310,6 +317,20 @@ mod tests {
             text.contains("2027 Acme"),
             "year and appName are provided: {text}"
         );
+    }
+
+    #[test]
+    fn the_two_factor_code_renders() {
+        let template = TemplateRenderer::builtin("two-factor-otp").unwrap();
+        let out = renderer()
+            .render(
+                &template,
+                &vars(json!({"userName": "Ann", "otp": "042917"})),
+            )
+            .unwrap();
+        assert_eq!(out.subject, "Your verification code");
+        assert!(out.html.contains("042917"), "{}", out.html);
+        assert!(out.text.unwrap().contains("042917"));
     }
 
     #[test]

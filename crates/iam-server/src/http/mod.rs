@@ -9,13 +9,13 @@
 //! session 401, handler), and finally the bearer plugin's `set-auth-token` when a session
 //! cookie is set.
 
-mod fields;
-mod handlers;
+pub(crate) mod fields;
+pub(crate) mod handlers;
 mod org_wire;
 mod origin;
-mod reply;
-mod request;
-mod wire;
+pub(crate) mod reply;
+pub(crate) mod request;
+pub(crate) mod wire;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -27,6 +27,7 @@ use axum::routing::any;
 use axum::Router;
 use percent_encoding::percent_decode_str;
 
+use crate::plugins::{PluginEndpoint, Plugins};
 use crate::services::apikeys::API_KEY_HEADER;
 use crate::services::credentials::CookieNames;
 use crate::services::{ApiKeyService, AuthService, RateDecision, RateLimiter};
@@ -34,6 +35,7 @@ use reply::Reply;
 use request::AuthRequest;
 
 pub use fields::is_valid_email;
+pub(crate) use handlers::check_password_not_too_long;
 pub use origin::{is_safe_relative_url, is_trusted, trusted_origins};
 pub(crate) use request::client_info;
 
@@ -112,6 +114,8 @@ pub enum Endpoint {
     ApiKeyList,
     ApiKeyUpdate,
     ApiKeyDelete,
+    /// An endpoint of one of the other plugins (`crate::plugins`; PLUGINS.md).
+    Plugin(PluginEndpoint),
 }
 
 impl Endpoint {
@@ -188,6 +192,9 @@ pub fn route(method: &Method, path: &str) -> Option<(Endpoint, Option<String>)> 
         "/api-key/update" if post => ApiKeyUpdate,
         "/api-key/delete" if post => ApiKeyDelete,
         other => {
+            if let Some(plugin) = crate::plugins::route(method, other) {
+                return Some((Plugin(plugin), None));
+            }
             let token = other.strip_prefix("/reset-password/").filter(|_| get)?;
             if token.is_empty() || token.contains('/') {
                 return None;
@@ -205,6 +212,7 @@ pub struct AuthApi {
     pub service: Arc<AuthService>,
     pub api_keys: Arc<ApiKeyService>,
     pub limiter: Arc<RateLimiter>,
+    pub plugins: Arc<Plugins>,
 }
 
 /// The auth API router (paths under `service.config().base_path`).
@@ -253,6 +261,11 @@ async fn dispatch(State(api): State<AuthApi>, request: Request) -> Response {
     let Some((endpoint, param)) = route(request.method(), rest) else {
         return not_found();
     };
+    if let Endpoint::Plugin(plugin) = endpoint {
+        if !plugin.enabled(&config.plugins) {
+            return not_found();
+        }
+    }
     let names = CookieNames::for_config(&config);
     let mut req = match AuthRequest::read(request, param, endpoint.is_login(), names.clone()).await
     {
@@ -281,12 +294,38 @@ async fn dispatch(State(api): State<AuthApi>, request: Request) -> Response {
             Err(error) => return error.into_response(),
         }
     }
+    // The anonymous plugin links after sign-ins and sign-ups: who was the caller before?
+    let anonymous =
+        crate::plugins::anonymous::routes::anonymous_caller(&api, &endpoint, &req).await;
     let mut reply = match handle(&api, endpoint, &req).await {
         Ok(reply) => reply,
         Err(error) => Reply::error(error),
     };
+    crate::plugins::anonymous::routes::link_after(&api, &endpoint, anonymous.as_ref(), &reply)
+        .await;
     if let Some(plain) = &presented {
         reply = reply.without_session_cookie_for(plain);
+    }
+    // The multi-session plugin's after-hooks (PLUGINS.md §5).
+    reply = match crate::plugins::multi_session::routes::after(&api, &endpoint, &req, reply).await {
+        Ok(reply) => reply,
+        Err(error) => Reply::error(error),
+    };
+    // The one-time-token plugin's `set-ott` after-hook (PLUGINS.md §6).
+    reply = match crate::plugins::one_time_token::routes::after(&api, reply).await {
+        Ok(reply) => reply,
+        Err(error) => Reply::error(error),
+    };
+    // The last-login-method plugin's after-hook (PLUGINS.md §3).
+    let last_login = &config.plugins.last_login_method;
+    if let Some(method) = crate::plugins::last_login_method::method_of(&endpoint) {
+        if last_login.enabled && reply.touches_session_cookie(&names.session_token) {
+            reply = reply.with_readable_cookie(
+                &last_login.cookie_name,
+                method,
+                last_login.max_age.as_secs(),
+            );
+        }
     }
     let reply = handlers::session::attach_cookie_cache(service, reply).await;
     reply.into_response(&config, &names)
@@ -303,8 +342,8 @@ async fn handle(
     match endpoint {
         Ok => Result::Ok(handlers::ok()),
         Error => Result::Ok(handlers::error_page(req)),
-        SignUpEmail => sign::sign_up(service, req).await,
-        SignInEmail => sign::sign_in(service, req).await,
+        SignUpEmail => sign::sign_up(api, req).await,
+        SignInEmail => sign::sign_in(api, req).await,
         SignOut => sign::sign_out(service, req).await,
         GetSession => session::get_session(service, req).await,
         GetSessionPost => Result::Ok(handlers::get_session_post()),
@@ -312,7 +351,7 @@ async fn handle(
         RevokeSession => session::revoke_session(service, req).await,
         RevokeSessions => session::revoke_sessions(service, req).await,
         RevokeOtherSessions => session::revoke_other_sessions(service, req).await,
-        UpdateUser => user::update_user(service, req).await,
+        UpdateUser => user::update_user(api, req).await,
         ChangePassword => user::change_password(service, req).await,
         ChangeEmail => user::change_email(service, req).await,
         RequestPasswordReset => email::request_password_reset(service, req).await,
@@ -362,6 +401,7 @@ async fn handle(
         ApiKeyList => apikey::list(service, &api.api_keys, req).await,
         ApiKeyUpdate => apikey::update(service, &api.api_keys, req).await,
         ApiKeyDelete => apikey::delete(service, &api.api_keys, req).await,
+        Plugin(plugin) => crate::plugins::handle(api, plugin, req).await,
     }
 }
 

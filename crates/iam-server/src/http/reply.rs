@@ -23,6 +23,18 @@ enum CookieOut {
     SessionData { value: String, remember: bool },
     /// The signed `dont_remember=true` marker.
     DontRemember,
+    /// Another signed cookie (a plugin's: `two_factor`, `trust_device`), with its `Max-Age`.
+    Signed {
+        name: String,
+        value: String,
+        max_age: u64,
+    },
+    /// A cookie scripts may read (not `HttpOnly`, not signed): the last-login-method plugin's.
+    Readable {
+        name: String,
+        value: String,
+        max_age: u64,
+    },
     /// `<name>=; Max-Age=0`.
     Expire(String),
 }
@@ -37,6 +49,13 @@ impl std::fmt::Debug for CookieOut {
                 write!(f, "SessionData {{ value: ***, remember: {remember} }}")
             }
             CookieOut::DontRemember => f.write_str("DontRemember"),
+            CookieOut::Signed { name, max_age, .. } => {
+                write!(
+                    f,
+                    "Signed {{ name: {name}, value: ***, max_age: {max_age} }}"
+                )
+            }
+            CookieOut::Readable { name, value, .. } => write!(f, "Readable({name}={value})"),
             CookieOut::Expire(name) => write!(f, "Expire({name})"),
         }
     }
@@ -56,6 +75,9 @@ pub struct Reply {
     body: Body,
     headers: Vec<(HeaderName, String)>,
     cookies: Vec<CookieOut>,
+    /// Response headers scripts may read (`Access-Control-Expose-Headers`), besides
+    /// `set-auth-token`.
+    exposed: Vec<&'static str>,
 }
 
 impl std::fmt::Debug for Reply {
@@ -75,6 +97,7 @@ impl Reply {
             body: Body::Json(value),
             headers: Vec::new(),
             cookies: Vec::new(),
+            exposed: Vec::new(),
         }
     }
 
@@ -85,6 +108,7 @@ impl Reply {
             body: Body::Empty,
             headers: vec![(header::LOCATION, location.to_string())],
             cookies: Vec::new(),
+            exposed: Vec::new(),
         }
     }
 
@@ -95,6 +119,7 @@ impl Reply {
             body: Body::Html(page),
             headers: Vec::new(),
             cookies: Vec::new(),
+            exposed: Vec::new(),
         }
     }
 
@@ -105,7 +130,14 @@ impl Reply {
             body: Body::Error(error),
             headers: Vec::new(),
             cookies: Vec::new(),
+            exposed: Vec::new(),
         }
+    }
+
+    /// Lists `name` in `Access-Control-Expose-Headers`.
+    pub fn exposing_header(mut self, name: &'static str) -> Self {
+        self.exposed.push(name);
+        self
     }
 
     pub fn with_header(mut self, name: HeaderName, value: impl Into<String>) -> Self {
@@ -123,6 +155,13 @@ impl Reply {
         if dont_remember {
             self.cookies.push(CookieOut::DontRemember);
         }
+        self
+    }
+
+    /// Sets the `dont_remember` marker alone (a sign-in held back for its second factor keeps
+    /// the user's "don't remember me" for the session that follows).
+    pub fn with_dont_remember_marker(mut self) -> Self {
+        self.cookies.push(CookieOut::DontRemember);
         self
     }
 
@@ -147,6 +186,35 @@ impl Reply {
         self.cookies
             .push(CookieOut::SessionData { value, remember });
         self
+    }
+
+    /// Sets the signed cookie `name` (`<value>.<signature>`, URL-encoded) for `max_age` seconds.
+    pub fn with_signed_cookie(mut self, name: &str, value: &str, max_age: u64) -> Self {
+        self.cookies.push(CookieOut::Signed {
+            name: name.to_string(),
+            value: value.to_string(),
+            max_age,
+        });
+        self
+    }
+
+    /// Sets a plain cookie that scripts may read, for `max_age` seconds.
+    pub fn with_readable_cookie(mut self, name: &str, value: &str, max_age: u64) -> Self {
+        self.cookies.push(CookieOut::Readable {
+            name: name.to_string(),
+            value: value.to_string(),
+            max_age,
+        });
+        self
+    }
+
+    /// Whether this reply sets or expires the session cookie named `session_token`.
+    pub fn touches_session_cookie(&self, session_token: &str) -> bool {
+        self.cookies.iter().any(|cookie| match cookie {
+            CookieOut::Session { .. } => true,
+            CookieOut::Expire(name) => name == session_token,
+            _ => false,
+        })
     }
 
     /// Expires one cookie.
@@ -265,6 +333,22 @@ impl Reply {
                     names.dont_remember,
                     encode_uri_component(&tokens::sign_value(config.secret(), "true"))
                 ),
+                CookieOut::Signed {
+                    name,
+                    value,
+                    max_age,
+                } => format!(
+                    "{name}={}; Max-Age={max_age}; Path=/; HttpOnly{secure}; SameSite=Lax",
+                    encode_uri_component(&tokens::sign_value(config.secret(), &value))
+                ),
+                CookieOut::Readable {
+                    name,
+                    value,
+                    max_age,
+                } => format!(
+                    "{name}={}; Max-Age={max_age}; Path=/{secure}; SameSite=Lax",
+                    encode_uri_component(&value)
+                ),
                 CookieOut::Expire(name) => {
                     format!("{name}=; Max-Age=0; Path=/; HttpOnly{secure}; SameSite=Lax")
                 }
@@ -273,12 +357,15 @@ impl Reply {
                 headers.append(header::SET_COOKIE, value);
             }
         }
+        let mut exposed = self.exposed;
         if let Some(token) = auth_token.and_then(|t| HeaderValue::from_str(&t).ok()) {
             headers.insert(HeaderName::from_static("set-auth-token"), token);
-            headers.insert(
-                header::ACCESS_CONTROL_EXPOSE_HEADERS,
-                HeaderValue::from_static("set-auth-token"),
-            );
+            exposed.insert(0, "set-auth-token");
+        }
+        if !exposed.is_empty() {
+            if let Ok(value) = HeaderValue::from_str(&exposed.join(", ")) {
+                headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, value);
+            }
         }
         response
     }

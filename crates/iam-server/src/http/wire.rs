@@ -5,11 +5,14 @@
 use serde_json::{json, Value};
 use shared_server::entities::{Session, User};
 
+use crate::config::IamConfig;
 use crate::entities::Account;
 
-/// `{id, name, email, emailVerified, image, createdAt, updatedAt}`.
-pub fn user(user: &User) -> Value {
-    json!({
+/// `{id, name, email, emailVerified, image, createdAt, updatedAt}`, plus the fields the enabled
+/// plugins add to better-auth's user (`username`, `displayUsername`, `twoFactorEnabled`,
+/// `isAnonymous`, `lastLoginMethod`; PLUGINS.md).
+pub fn user(config: &IamConfig, user: &User) -> Value {
+    let mut value = json!({
         "id": user.id,
         "name": user.name,
         "email": user.email,
@@ -17,7 +20,22 @@ pub fn user(user: &User) -> Value {
         "image": user.image,
         "createdAt": user.audit.created_at,
         "updatedAt": user.audit.updated_at,
-    })
+    });
+    let plugins = &config.plugins;
+    if plugins.username.enabled {
+        value["username"] = json!(user.username);
+        value["displayUsername"] = json!(user.display_username);
+    }
+    if plugins.two_factor.enabled {
+        value["twoFactorEnabled"] = json!(user.two_factor_enabled);
+    }
+    if plugins.anonymous.enabled {
+        value["isAnonymous"] = json!(user.is_anonymous);
+    }
+    if plugins.last_login_method.enabled && plugins.last_login_method.store_in_database {
+        value["lastLoginMethod"] = json!(user.last_login_method);
+    }
+    value
 }
 
 /// `{id, token, userId, expiresAt, createdAt, updatedAt, ipAddress, userAgent,

@@ -27,6 +27,8 @@ use crate::services::organizations::create_personal_organization;
 use crate::services::password::{PasswordCheck, PasswordHasher};
 use crate::services::tokens::{self, EmailClaims, JwtError};
 
+/// The unique constraint on `shared_user.username` (a concurrent claim of the same name).
+const USERNAME_UQ: &str = "shared_user_username_uq";
 /// `source` of users and sessions created through the auth API.
 const API_SOURCE: &str = "api";
 /// `request_type` of email-change links sent to the new address.
@@ -50,6 +52,11 @@ pub struct SignUpInput {
     pub image: Option<String>,
     pub callback_url: Option<String>,
     pub remember: bool,
+    /// The username plugin's fields: `username` already lower-cased and checked.
+    pub username: Option<String>,
+    pub display_username: Option<String>,
+    /// The last-login-method plugin's value to store (`email`), when it stores one.
+    pub last_login_method: Option<String>,
 }
 
 impl std::fmt::Debug for SignUpInput {
@@ -230,6 +237,9 @@ impl AuthService {
             Err(RepoError::Conflict { constraint }) if constraint == "shared_user_email_uq" => {
                 Err(exists())
             }
+            Err(RepoError::Conflict { constraint }) if constraint == USERNAME_UQ => {
+                Err(IamError::bad_request(ErrorCode::UsernameIsAlreadyTaken))
+            }
             Err(RepoError::Invalid { message }) => {
                 tracing::warn!(%message, "sign-up refused by validation");
                 Err(IamError::api(
@@ -256,6 +266,9 @@ impl AuthService {
         let now = self.now();
         let new_user = NewUser {
             image: input.image.clone(),
+            username: input.username.clone(),
+            display_username: input.display_username.clone(),
+            last_login_method: input.last_login_method.clone(),
             source: Some(API_SOURCE.to_string()),
             ..NewUser::new(input.name.clone(), input.email.clone())
         };
@@ -292,9 +305,7 @@ impl AuthService {
         Ok(SignedIn { user, session })
     }
 
-    /// Checks the email and password and opens a session. Every failure is 401
-    /// `INVALID_EMAIL_OR_PASSWORD` and costs one password verification, so timing does not
-    /// tell whether the email exists. A better-auth scrypt hash is upgraded to Argon2id.
+    /// Checks the email and password and opens a session (see [`AuthService::authenticate_email`]).
     pub async fn sign_in(
         &self,
         email: &str,
@@ -302,8 +313,30 @@ impl AuthService {
         remember: bool,
         client: &ClientInfo,
     ) -> Result<SignedIn, IamError> {
-        let invalid = || IamError::unauthorized(ErrorCode::InvalidEmailOrPassword);
-        let Some(user) = self.repos.users.find_by_email(&self.db, email).await? else {
+        let user = self.authenticate_email(email, password).await?;
+        let session = self.create_session(&user, remember, client).await?;
+        Ok(SignedIn { user, session })
+    }
+
+    /// Checks the email and password. Every failure is 401 `INVALID_EMAIL_OR_PASSWORD` and
+    /// costs one password verification, so timing does not tell whether the email exists.
+    pub async fn authenticate_email(&self, email: &str, password: &str) -> Result<User, IamError> {
+        let user = self.repos.users.find_by_email(&self.db, email).await?;
+        self.check_password_of(user, password, ErrorCode::InvalidEmailOrPassword)
+            .await
+    }
+
+    /// Checks `password` against the credential account of `user` (looked up by the caller);
+    /// no user, no password or a wrong one → 401 `invalid`, each after one password
+    /// verification. A better-auth scrypt hash is upgraded to Argon2id.
+    pub async fn check_password_of(
+        &self,
+        user: Option<User>,
+        password: &str,
+        invalid: ErrorCode,
+    ) -> Result<User, IamError> {
+        let invalid = || IamError::unauthorized(invalid);
+        let Some(user) = user else {
             self.passwords.verify_dummy(password).await?;
             return Err(invalid());
         };
@@ -325,8 +358,19 @@ impl AuthService {
             PasswordCheck::Match { rehash: true } => self.upgrade_hash(&account, password).await,
             PasswordCheck::Match { rehash: false } => {}
         }
-        let session = self.create_session(&user, remember, client).await?;
-        Ok(SignedIn { user, session })
+        Ok(user)
+    }
+
+    /// Keeps the sign-in method on the user (the last-login-method plugin); a failure is
+    /// logged and the sign-in goes on, as in better-auth.
+    pub async fn record_login_method(&self, user: &User, method: String) {
+        let patch = UserPatch {
+            last_login_method: Some(Some(method)),
+            ..UserPatch::default()
+        };
+        if let Err(error) = self.update_user(&user.id, patch).await {
+            tracing::warn!(user.id = %user.id, %error, "last login method not stored");
+        }
     }
 
     /// Replaces a legacy or weaker hash after a successful verification; a failure is logged
@@ -369,7 +413,7 @@ impl AuthService {
             .await?)
     }
 
-    async fn insert_session(
+    pub(crate) async fn insert_session(
         &self,
         on: impl Into<Exec<'_>>,
         user: &User,
@@ -598,6 +642,9 @@ impl AuthService {
             {
                 Ok(updated) => return Ok(updated),
                 Err(RepoError::VersionConflict { .. }) => continue,
+                Err(RepoError::Conflict { constraint }) if constraint == USERNAME_UQ => {
+                    return Err(IamError::bad_request(ErrorCode::UsernameIsAlreadyTaken))
+                }
                 Err(RepoError::Conflict { .. }) => {
                     return Err(IamError::api(
                         StatusCode::UNPROCESSABLE_ENTITY,
@@ -727,7 +774,7 @@ impl AuthService {
         self.stored_identifier(&format!("reset-password:{token}"))
     }
 
-    fn stored_identifier(&self, identifier: &str) -> String {
+    pub(crate) fn stored_identifier(&self, identifier: &str) -> String {
         match self.config.identifier_storage {
             IdentifierStorage::Plain => identifier.to_string(),
             IdentifierStorage::Hashed => tokens::sha256_base64url(identifier),

@@ -15,6 +15,9 @@ pub struct CookieNames {
     pub session_token: String,
     pub session_data: String,
     pub dont_remember: String,
+    /// The two-factor plugin's pending sign-in and trusted-device cookies.
+    pub two_factor: String,
+    pub trust_device: String,
     pub secure: bool,
 }
 
@@ -33,6 +36,8 @@ impl CookieNames {
             session_token: name("session_token"),
             session_data: name("session_data"),
             dont_remember: name("dont_remember"),
+            two_factor: name("two_factor"),
+            trust_device: name("trust_device"),
             secure,
         }
     }
@@ -120,6 +125,11 @@ pub fn session_token(headers: &HeaderMap, config: &IamConfig) -> Option<String> 
         let cookies = parse_cookies(headers);
         cookie_token(&cookies, &CookieNames::for_config(config), config.secret())
     })
+}
+
+/// The value of the signed cookie `name`, if present and correctly signed.
+pub fn signed_cookie(cookies: &[(String, String)], name: &str, secret: &Secret) -> Option<String> {
+    tokens::verify_signed_cookie(secret, cookie(cookies, name)?)
 }
 
 /// Whether a valid signed `dont_remember` cookie is present (§2.6).

@@ -18,6 +18,7 @@ pub mod organizations;
 pub mod password;
 pub mod rate_limit;
 pub mod resolver;
+pub mod symmetric;
 pub mod tokens;
 
 pub use apikeys::{ApiKeyCaller, ApiKeyService, ApiKeySettings, CreateApiKey, UpdateApiKey};

@@ -55,7 +55,14 @@ pub enum RateDecision {
 /// The rule for `path` (below the base path, trailing slashes removed), first match wins.
 pub fn rule_for(config: &RateLimitConfig, path: &str) -> Rule {
     let starts = |prefixes: &[&str]| prefixes.iter().any(|p| path.starts_with(p));
-    if starts(&["/sign-in", "/sign-up", "/change-password", "/change-email"]) {
+    // The two-factor plugin's rule (`/two-factor/*`: 3 per 10 s) covers its verifications.
+    if starts(&[
+        "/sign-in",
+        "/sign-up",
+        "/change-password",
+        "/change-email",
+        "/two-factor/",
+    ]) {
         return Rule {
             window_ms: 10_000,
             max: 3,
@@ -321,6 +328,13 @@ mod tests {
         assert_eq!(rule_for(&config, "/sign-up/email"), strict);
         assert_eq!(rule_for(&config, "/change-password"), strict);
         assert_eq!(rule_for(&config, "/change-email"), strict);
+        // The plugins' sign-in and verification paths (PLUGINS.md).
+        assert_eq!(rule_for(&config, "/sign-in/username"), strict);
+        assert_eq!(rule_for(&config, "/two-factor/verify-totp"), strict);
+        assert_eq!(rule_for(&config, "/two-factor/verify-otp"), strict);
+        assert_eq!(rule_for(&config, "/two-factor/send-otp"), strict);
+        assert_eq!(rule_for(&config, "/two-factor/verify-backup-code"), strict);
+        assert_eq!(rule_for(&config, "/is-username-available"), default);
         assert_eq!(rule_for(&config, "/request-password-reset"), mails);
         assert_eq!(rule_for(&config, "/send-verification-email"), mails);
         assert_eq!(rule_for(&config, "/forget-password/x"), mails);

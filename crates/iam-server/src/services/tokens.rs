@@ -14,7 +14,8 @@ use crate::error::IamError;
 
 type HmacSha256 = Hmac<Sha256>;
 
-const ALPHANUMERIC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+pub(crate) const ALPHANUMERIC: &[u8] =
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 const LOWER_ALPHANUMERIC: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
 
 /// Length of session tokens (`[A-Za-z0-9]`).
@@ -33,7 +34,7 @@ impl Secret {
         Self(secret.into())
     }
 
-    fn key(&self) -> &[u8] {
+    pub(crate) fn key(&self) -> &[u8] {
         self.0.as_bytes()
     }
 
@@ -53,7 +54,7 @@ impl std::fmt::Debug for Secret {
 }
 
 /// `len` random characters of `alphabet`, uniformly (rejection sampling over OS randomness).
-fn random_string(len: usize, alphabet: &[u8]) -> Result<String, IamError> {
+pub(crate) fn random_string(len: usize, alphabet: &[u8]) -> Result<String, IamError> {
     // The largest multiple of the alphabet size that fits a byte: bytes above it are dropped
     // so every character is equally likely.
     let limit = 256 - (256 % alphabet.len());

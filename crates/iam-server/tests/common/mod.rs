@@ -6,6 +6,8 @@
 
 #![allow(dead_code)]
 
+pub mod node;
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -181,7 +181,7 @@ pub(crate) async fn verify_email(
         EmailVerified::Verified => (json!({ "status": true, "user": Value::Null }), None),
         EmailVerified::ConfirmationSent => (json!({ "status": true }), None),
         EmailVerified::EmailChanged(change) => (
-            json!({ "status": true, "user": wire::user(&change.user) }),
+            json!({ "status": true, "user": wire::user(service.config(), &change.user) }),
             change.session.map(|s| s.token),
         ),
     };

@@ -46,7 +46,7 @@ async fn get_session_inner(service: &AuthService, req: &AuthRequest) -> Result<R
         session["id"] = json!(api.key.id);
         return Ok(Reply::json(json!({
             "session": session,
-            "user": wire::user(&api.user),
+            "user": wire::user(service.config(), &api.user),
         })));
     }
     let Some(token) = request_token(service, req) else {
@@ -74,7 +74,7 @@ async fn get_session_inner(service: &AuthService, req: &AuthRequest) -> Result<R
     if !refresh {
         let reply = Reply::json(json!({
             "session": wire::session(&session),
-            "user": wire::user(&user),
+            "user": wire::user(service.config(), &user),
         }));
         return Ok(with_cookie_cache(
             service,
@@ -88,7 +88,7 @@ async fn get_session_inner(service: &AuthService, req: &AuthRequest) -> Result<R
         Ok(updated) => {
             let reply = Reply::json(json!({
                 "session": wire::session(&updated),
-                "user": wire::user(&user),
+                "user": wire::user(service.config(), &user),
             }))
             .with_session_cookie(&updated.token, false);
             Ok(with_cookie_cache(service, reply, &updated, &user, true))
@@ -125,7 +125,7 @@ fn with_cookie_cache(
     let value = cookie_cache::encode(
         service.config().secret(),
         &wire::session(session),
-        &wire::user(user),
+        &wire::user(service.config(), user),
         service.now(),
         max_age.as_secs(),
     );

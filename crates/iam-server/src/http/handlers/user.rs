@@ -16,29 +16,48 @@ use crate::http::origin;
 use crate::http::reply::Reply;
 use crate::http::request::AuthRequest;
 use crate::http::wire;
+use crate::http::AuthApi;
 use crate::js::truthy;
+use crate::plugins::username::UsernameFields;
 use crate::services::AuthService;
 
 /// User fields that exist but are not input (`FIELD_NOT_ALLOWED` when set to a truthy value).
 const NON_INPUT_USER_FIELDS: &[&str] = &["emailVerified", "createdAt", "updatedAt"];
 
-pub(crate) async fn update_user(
-    service: &AuthService,
-    req: &AuthRequest,
-) -> Result<Reply, IamError> {
+pub(crate) async fn update_user(api: &AuthApi, req: &AuthRequest) -> Result<Reply, IamError> {
+    let service = api.service.as_ref();
     let Value::Object(body) = &req.body else {
         return Err(IamError::bad_request(ErrorCode::BodyMustBeAnObject));
     };
+    let username_on = service.config().plugins.username.enabled;
     let mut f = Fields::body(&req.body);
     let name = f.optional_string("name");
     let image = f.nullable_string("image");
+    // The username plugin's fields (PLUGINS.md §1).
+    let (username, display_username) = if username_on {
+        (
+            f.optional_string("username"),
+            f.optional_string("displayUsername"),
+        )
+    } else {
+        (None, None)
+    };
     f.finish()?;
     let (session, user) = require_session(service, req).await?;
     if body.get("email").is_some_and(truthy) {
         return Err(IamError::bad_request(ErrorCode::EmailCanNotBeUpdated));
     }
-    if let Some(field) = NON_INPUT_USER_FIELDS
+    // The plugins' `twoFactorEnabled` and `lastLoginMethod` are not input either (PLUGINS.md).
+    let plugins = &service.config().plugins;
+    let last_login_stored =
+        plugins.last_login_method.enabled && plugins.last_login_method.store_in_database;
+    let non_input = NON_INPUT_USER_FIELDS
         .iter()
+        .chain(plugins.two_factor.enabled.then_some(&"twoFactorEnabled"))
+        .chain(last_login_stored.then_some(&"lastLoginMethod"))
+        .chain(plugins.anonymous.enabled.then_some(&"isAnonymous"));
+    if let Some(field) = non_input
+        .into_iter()
         .find(|field| body.get(**field).is_some_and(truthy))
     {
         return Err(IamError::api_with(
@@ -47,7 +66,19 @@ pub(crate) async fn update_user(
             format!("{field} is not allowed to be set"),
         ));
     }
-    if name.is_none() && image.is_none() {
+    let usernames = if username_on {
+        api.plugins
+            .username
+            .for_update(&user.id, username, display_username)
+            .await?
+    } else {
+        UsernameFields::default()
+    };
+    if name.is_none()
+        && image.is_none()
+        && usernames.username.is_none()
+        && usernames.display_username.is_none()
+    {
         return Err(IamError::message_only(
             StatusCode::BAD_REQUEST,
             "No fields to update",
@@ -59,6 +90,8 @@ pub(crate) async fn update_user(
             UserPatch {
                 name,
                 image,
+                username: usernames.username.map(Some),
+                display_username: usernames.display_username.map(Some),
                 ..UserPatch::default()
             },
         )
@@ -96,7 +129,7 @@ pub(crate) async fn change_password(
         .await?;
     let reply = Reply::json(json!({
         "token": session.as_ref().map(|s| s.token.clone()),
-        "user": wire::user(&user),
+        "user": wire::user(service.config(), &user),
     }));
     Ok(match session {
         Some(session) => reply.with_session_cookie(&session.token, not_remembered),
