@@ -12,10 +12,15 @@
 //!    in interleaved rounds ([`rpc`]);
 //! 5. the auth API on `serve` (issue 5): get-session with a valid cookie against `GET /v1/health`,
 //!    and sign-in at 2 connections against raw Argon2id hashes/s of the same parameters
-//!    (iam-server's `examples/password_hash_rate.rs`) ([`auth`]).
+//!    (iam-server's `examples/password_hash_rate.rs`) ([`auth`]);
+//! 6. the real Node servers `serve` replaces (issue 10): get-session against better-auth 1.7.7 on
+//!    SQLite, and NDJSON `getHealth` per HTTP POST against `@effect/rpc`, in rotating rounds
+//!    ([`peers`]). With phase 3's full/bare ratio these are the three ratios of issue 10, printed
+//!    together at the end.
 //!
-//! It prints a table and writes every number to `target/bench/http.json` (phases 1-3),
-//! `target/bench/rpc.json` and `target/bench/auth.json`. Targets are reported, not asserted. The load generator is xtask's own (std threads, keep-alive HTTP/1.1); it shares
+//! Every phase runs at 64 connections unless `--connections` says otherwise (issue 10 measures at
+//! 64, as `wrk -c64` does). It prints a table and writes every number to `target/bench/http.json`
+//! (phases 1-3), `target/bench/rpc.json`, `target/bench/auth.json` and `target/bench/peers.json`. Targets are reported, not asserted. The load generator is xtask's own (std threads, keep-alive HTTP/1.1); it shares
 //! the machine's cores with the server, so it runs optimized (a debug xtask re-runs itself in
 //! release) and every comparison is a ratio against a baseline measured in the same run.
 
@@ -24,7 +29,9 @@ mod child;
 mod http;
 mod json;
 mod load;
+mod peers;
 mod report;
+mod response;
 mod rounds;
 mod rpc;
 mod serve;
@@ -59,7 +66,7 @@ pub struct Settings {
 impl Settings {
     fn standard() -> Self {
         Self {
-            connections: 16,
+            connections: 64,
             duration: Duration::from_secs(3),
             rounds: 5,
             warm_up: Duration::from_millis(500),
@@ -149,6 +156,7 @@ pub fn run(args: &[String]) -> Result<ExitCode> {
         ("http.json", results.json()),
         ("rpc.json", results.rpc.json(results.nproc, quick)),
         ("auth.json", results.auth.json(results.nproc, quick)),
+        ("peers.json", results.peers.json(results.nproc, quick)),
     ] {
         let path = out_dir.join(name);
         std::fs::write(&path, json.render()).map_err(|error| {
@@ -217,7 +225,7 @@ fn cargo_build(mut cargo: std::process::Command, what: &str, progress: &Progress
     Ok(())
 }
 
-/// The phases, in order: start-up, memory, stack comparison, RPC, auth.
+/// The phases, in order: start-up, memory, stack comparison, RPC, auth, Node peers.
 fn measure(
     release: &Path,
     out_dir: &Path,
@@ -270,6 +278,7 @@ fn measure(
         &settings,
         progress,
     )?;
+    let peers = peers::measure(&api, &logs, &settings, progress)?;
     server.terminate(serve::EXIT_WITHIN)?;
     Ok(Results {
         nproc: std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -277,6 +286,7 @@ fn measure(
         stack,
         rpc,
         auth,
+        peers,
         cold: cold_starts,
         warm: warm_starts,
         memory,
