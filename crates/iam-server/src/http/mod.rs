@@ -28,7 +28,6 @@ use axum::Router;
 use percent_encoding::percent_decode_str;
 
 use crate::services::apikeys::API_KEY_HEADER;
-use crate::services::credentials::CookieNames;
 use crate::services::{ApiKeyService, AuthService, RateDecision, RateLimiter};
 use reply::Reply;
 use request::AuthRequest;
@@ -253,12 +252,12 @@ async fn dispatch(State(api): State<AuthApi>, request: Request) -> Response {
     let Some((endpoint, param)) = route(request.method(), rest) else {
         return not_found();
     };
-    let names = CookieNames::for_config(&config);
-    let mut req = match AuthRequest::read(request, param, endpoint.is_login(), names.clone()).await
-    {
-        Ok(req) => req,
-        Err(error) => return error.into_response(),
-    };
+    let names = config.cookie_names();
+    let mut req =
+        match AuthRequest::read(request, param, endpoint.is_login(), Arc::clone(&names)).await {
+            Ok(req) => req,
+            Err(error) => return error.into_response(),
+        };
     if let Err(error) = origin::check_request(
         &req.method,
         &req.headers,
