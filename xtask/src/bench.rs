@@ -61,6 +61,9 @@ pub struct Settings {
     /// WebSocket RPC calls each connection keeps in flight in the pipelined run.
     pub in_flight: usize,
     pub quick: bool,
+    /// `--api-only`: skip start-up, memory and the stack comparison (phases 1-3), for iterating
+    /// on the phases that load `serve` and the Node peers.
+    pub api_only: bool,
 }
 
 impl Settings {
@@ -74,6 +77,7 @@ impl Settings {
             memory_load: Duration::from_secs(6),
             in_flight: 8,
             quick: false,
+            api_only: false,
         }
     }
 
@@ -101,6 +105,7 @@ impl Settings {
         while let Some(arg) = args.next() {
             match arg.as_str() {
                 "--quick" => {}
+                "--api-only" => settings.api_only = true,
                 "--duration-secs" => {
                     let secs = number(arg, args.next())?;
                     settings.duration = Duration::from_secs(secs as u64);
@@ -210,7 +215,21 @@ fn build(progress: &Progress) -> Result<()> {
     )
 }
 
+/// Runs a cargo build without the variables `cargo run` gave xtask (`CARGO_PKG_*`,
+/// `CARGO_MANIFEST_*`, `LD_LIBRARY_PATH`): build scripts that watch the environment saw them
+/// change and rebuilt ring, rustls, sqlx and everything above them, minutes of release
+/// compilation each time `cargo xtask bench` followed a plain `cargo build --release`.
 fn cargo_build(mut cargo: std::process::Command, what: &str, progress: &Progress) -> Result<()> {
+    for (name, _) in std::env::vars_os() {
+        let injected = name.to_str().is_some_and(|name| {
+            name.starts_with("CARGO_PKG_")
+                || name.starts_with("CARGO_MANIFEST_")
+                || name == "LD_LIBRARY_PATH"
+        });
+        if injected {
+            cargo.env_remove(&name);
+        }
+    }
     progress.say(&format!("building {what}: {}", process::describe(&cargo)));
     let status = cargo
         .status()
@@ -245,17 +264,22 @@ fn measure(
         logs.display()
     ));
     let warm = ScratchDir::create("warm")?;
-    let (cold_starts, warm_starts) =
-        serve.measure_starts(settings.start_runs, &warm.0, progress)?;
-    let memory = serve.measure_memory(&warm.0, &settings, progress)?;
-    progress.say(&format!(
-        "stack: {} connections, {} rounds x {} s per stack and route",
-        settings.connections,
-        settings.rounds,
-        settings.duration.as_secs()
-    ));
-    let target = release.join("examples").join("bench_target");
-    let stack = stack::measure(&target, &logs, &settings, progress)?;
+    let (cold_starts, warm_starts, memory, stack) = if settings.api_only {
+        progress.say("--api-only: no start-up, memory or stack phase");
+        Default::default()
+    } else {
+        let (cold, warm_starts) = serve.measure_starts(settings.start_runs, &warm.0, progress)?;
+        let memory = serve.measure_memory(&warm.0, &settings, progress)?;
+        progress.say(&format!(
+            "stack: {} connections, {} rounds x {} s per stack and route",
+            settings.connections,
+            settings.rounds,
+            settings.duration.as_secs()
+        ));
+        let target = release.join("examples").join("bench_target");
+        let stack = stack::measure(&target, &logs, &settings, progress)?;
+        (cold, warm_starts, memory, stack)
+    };
 
     // RPC and auth share one serve process on a fresh SQLite data dir. The auth API's rate limiter
     // is off in dev mode (how the bench runs it); it is switched off explicitly all the same, as

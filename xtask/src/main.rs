@@ -26,11 +26,12 @@ Commands:
   doctor [-- ARGS]                           check configuration and connectivity of the runtime
   graph [--mermaid] [-- ARGS]                print the runtime's layer graph
   test [CARGO TEST ARGS]                     run the whole test suite against a throwaway PostgreSQL
-  bench [--quick] [--duration-secs N] [--connections N] [--rounds N] [--in-flight N]
+  bench [--quick] [--duration-secs N] [--connections N] [--rounds N] [--in-flight N] [--api-only]
                                              measure the HTTP stack (full vs bare axum), start-up and
                                              memory of the release server, RPC calls over HTTP and
-                                             WebSocket, get-session and sign-in; writes
-                                             target/bench/{http,rpc,auth}.json
+                                             WebSocket, get-session and sign-in, and the Node peers
+                                             (better-auth, @effect/rpc) at 64 connections; writes
+                                             target/bench/{http,rpc,auth,peers}.json
   help                                       show this text
 
 Environment:
