@@ -31,7 +31,6 @@ mod json;
 mod load;
 mod peers;
 mod report;
-mod response;
 mod rounds;
 mod rpc;
 mod serve;

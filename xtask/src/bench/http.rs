@@ -80,6 +80,7 @@ pub struct Connection {
     reader: BufReader<TcpStream>,
     head: String,
     body: Vec<u8>,
+    closed: bool,
 }
 
 impl Connection {
@@ -92,15 +93,21 @@ impl Connection {
             reader: BufReader::with_capacity(16 * 1024, stream),
             head: String::with_capacity(1024),
             body: Vec::with_capacity(4096),
+            closed: false,
         })
     }
 
     /// Sends a prepared request (see [`Target::get_request`]) and reads the whole response.
     /// Returns the status; [`Self::body`] and [`Self::header`] describe the response until the
-    /// next call. After an error, open a new connection.
+    /// next call. After an error, or when [`Self::is_closed`], open a new connection.
     pub fn send(&mut self, request: &[u8]) -> io::Result<u16> {
         self.reader.get_mut().write_all(request)?;
         self.read_response()
+    }
+
+    /// The server ended keep-alive with the last response (`Connection: close` or no framing).
+    pub fn is_closed(&self) -> bool {
+        self.closed
     }
 
     pub fn body(&self) -> &[u8] {
@@ -141,6 +148,7 @@ impl Connection {
                 self.reader.read_to_end(&mut self.body)?;
             }
         }
+        self.closed = framing == Framing::UntilClose || wants_close(&self.head);
         Ok(status)
     }
 
@@ -238,6 +246,15 @@ fn parse_status(head: &str) -> io::Result<u16> {
     }
 }
 
+fn wants_close(head: &str) -> bool {
+    head.split("\r\n").skip(1).any(|line| {
+        line.split_once(':').is_some_and(|(name, value)| {
+            name.trim().eq_ignore_ascii_case("connection")
+                && value.trim().eq_ignore_ascii_case("close")
+        })
+    })
+}
+
 fn invalid(message: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, message.to_owned())
 }
@@ -319,7 +336,7 @@ mod tests {
     }
 
     #[test]
-    fn a_closing_server_still_gives_the_body() {
+    fn a_closing_server_is_reported_after_the_body() {
         let target =
             serve_once(&["HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nOK"]);
         let mut connection = Connection::open(&target, Duration::from_secs(5)).expect("open");
@@ -328,6 +345,7 @@ mod tests {
             200
         );
         assert_eq!(connection.body(), b"OK");
+        assert!(connection.is_closed());
     }
 
     #[test]
