@@ -16,10 +16,16 @@
 //! 6. the shared files slice (issue 11): `files_list` with 100 and 1000 files against `getHealth`,
 //!    and `files_completeUpload` -> `Files.Uploaded` latency on 1, 100 and 1000 event streams, on
 //!    one instance and across two on a throwaway PostgreSQL ([`files`]; `--files-only` runs just
-//!    this phase).
+//!    this phase);
+//! 7. the real Node servers `serve` replaces (issue 10): get-session against better-auth 1.7.7 on
+//!    SQLite, and NDJSON `getHealth` per HTTP POST against `@effect/rpc`, in rotating rounds
+//!    ([`peers`]). With phase 3's full/bare ratio these are the three ratios of issue 10, printed
+//!    together at the end.
 //!
-//! It prints a table and writes every number to `target/bench/http.json` (phases 1-3),
-//! `target/bench/rpc.json`, `target/bench/auth.json` and `target/bench/files.json`. Targets are reported, not asserted. The load generator is xtask's own (std threads, keep-alive HTTP/1.1); it shares
+//! Every phase runs at 64 connections unless `--connections` says otherwise (issue 10 measures at
+//! 64, as `wrk -c64` does). It prints a table and writes every number to `target/bench/http.json`
+//! (phases 1-3), `target/bench/rpc.json`, `target/bench/auth.json`, `target/bench/files.json` and
+//! `target/bench/peers.json`. Targets are reported, not asserted. The load generator is xtask's own (std threads, keep-alive HTTP/1.1); it shares
 //! the machine's cores with the server, so it runs optimized (a debug xtask re-runs itself in
 //! release) and every comparison is a ratio against a baseline measured in the same run.
 
@@ -30,6 +36,7 @@ mod files;
 mod http;
 mod json;
 mod load;
+mod peers;
 mod report;
 mod rounds;
 mod rpc;
@@ -62,12 +69,15 @@ pub struct Settings {
     pub quick: bool,
     /// Measure the files phase only.
     pub files_only: bool,
+    /// `--api-only`: skip start-up, memory and the stack comparison (phases 1-3), for iterating
+    /// on the phases that load `serve` and the Node peers.
+    pub api_only: bool,
 }
 
 impl Settings {
     fn standard() -> Self {
         Self {
-            connections: 16,
+            connections: 64,
             duration: Duration::from_secs(3),
             rounds: 5,
             warm_up: Duration::from_millis(500),
@@ -76,6 +86,7 @@ impl Settings {
             in_flight: 8,
             quick: false,
             files_only: false,
+            api_only: false,
         }
     }
 
@@ -104,6 +115,7 @@ impl Settings {
             match arg.as_str() {
                 "--quick" => {}
                 "--files-only" => settings.files_only = true,
+                "--api-only" => settings.api_only = true,
                 "--duration-secs" => {
                     let secs = number(arg, args.next())?;
                     settings.duration = Duration::from_secs(secs as u64);
@@ -166,6 +178,7 @@ pub fn run(args: &[String]) -> Result<ExitCode> {
         ("rpc.json", results.rpc.json(results.nproc, quick)),
         ("auth.json", results.auth.json(results.nproc, quick)),
         ("files.json", results.files.json(results.nproc, quick)),
+        ("peers.json", results.peers.json(results.nproc, quick)),
     ] {
         let path = out_dir.join(name);
         std::fs::write(&path, json.render()).map_err(|error| {
@@ -241,7 +254,21 @@ fn build(progress: &Progress) -> Result<()> {
     )
 }
 
+/// Runs a cargo build without the variables `cargo run` gave xtask (`CARGO_PKG_*`,
+/// `CARGO_MANIFEST_*`, `LD_LIBRARY_PATH`): build scripts that watch the environment saw them
+/// change and rebuilt ring, rustls, sqlx and everything above them, minutes of release
+/// compilation each time `cargo xtask bench` followed a plain `cargo build --release`.
 fn cargo_build(mut cargo: std::process::Command, what: &str, progress: &Progress) -> Result<()> {
+    for (name, _) in std::env::vars_os() {
+        let injected = name.to_str().is_some_and(|name| {
+            name.starts_with("CARGO_PKG_")
+                || name.starts_with("CARGO_MANIFEST_")
+                || name == "LD_LIBRARY_PATH"
+        });
+        if injected {
+            cargo.env_remove(&name);
+        }
+    }
     progress.say(&format!("building {what}: {}", process::describe(&cargo)));
     let status = cargo
         .status()
@@ -256,7 +283,7 @@ fn cargo_build(mut cargo: std::process::Command, what: &str, progress: &Progress
     Ok(())
 }
 
-/// The phases, in order: start-up, memory, stack comparison, RPC, auth, files.
+/// The phases, in order: start-up, memory, stack comparison, RPC, auth, Node peers, files.
 fn measure(
     release: &Path,
     out_dir: &Path,
@@ -276,17 +303,22 @@ fn measure(
         logs.display()
     ));
     let warm = ScratchDir::create("warm")?;
-    let (cold_starts, warm_starts) =
-        serve.measure_starts(settings.start_runs, &warm.0, progress)?;
-    let memory = serve.measure_memory(&warm.0, &settings, progress)?;
-    progress.say(&format!(
-        "stack: {} connections, {} rounds x {} s per stack and route",
-        settings.connections,
-        settings.rounds,
-        settings.duration.as_secs()
-    ));
-    let target = release.join("examples").join("bench_target");
-    let stack = stack::measure(&target, &logs, &settings, progress)?;
+    let (cold_starts, warm_starts, memory, stack) = if settings.api_only {
+        progress.say("--api-only: no start-up, memory or stack phase");
+        Default::default()
+    } else {
+        let (cold, warm_starts) = serve.measure_starts(settings.start_runs, &warm.0, progress)?;
+        let memory = serve.measure_memory(&warm.0, &settings, progress)?;
+        progress.say(&format!(
+            "stack: {} connections, {} rounds x {} s per stack and route",
+            settings.connections,
+            settings.rounds,
+            settings.duration.as_secs()
+        ));
+        let target = release.join("examples").join("bench_target");
+        let stack = stack::measure(&target, &logs, &settings, progress)?;
+        (cold, warm_starts, memory, stack)
+    };
 
     // RPC and auth share one serve process on a fresh SQLite data dir. The auth API's rate limiter
     // is off in dev mode (how the bench runs it); it is switched off explicitly all the same, as
@@ -309,6 +341,7 @@ fn measure(
         &settings,
         progress,
     )?;
+    let peers = peers::measure(&api, &logs, &settings, progress)?;
     server.terminate(serve::EXIT_WITHIN)?;
     let files = files::measure(&serve, &settings, progress)?;
     Ok(Results {
@@ -318,6 +351,7 @@ fn measure(
         rpc,
         auth,
         files,
+        peers,
         cold: cold_starts,
         warm: warm_starts,
         memory,

@@ -26,12 +26,14 @@ Commands:
   doctor [-- ARGS]                           check configuration and connectivity of the runtime
   graph [--mermaid] [-- ARGS]                print the runtime's layer graph
   test [CARGO TEST ARGS]                     run the whole test suite against a throwaway PostgreSQL
-  bench [--quick] [--duration-secs N] [--connections N] [--rounds N] [--in-flight N] [--files-only]
+  bench [--quick] [--duration-secs N] [--connections N] [--rounds N] [--in-flight N]
+        [--api-only] [--files-only]
                                              measure the HTTP stack (full vs bare axum), start-up and
                                              memory of the release server, RPC calls over HTTP and
-                                             WebSocket, get-session and sign-in, files_list and
-                                             upload event latency; writes
-                                             target/bench/{http,rpc,auth,files}.json
+                                             WebSocket, get-session and sign-in, the Node peers
+                                             (better-auth, @effect/rpc), files_list and upload event
+                                             latency, at 64 connections; writes
+                                             target/bench/{http,rpc,auth,peers,files}.json
   help                                       show this text
 
 Environment:

@@ -5,10 +5,11 @@
 //! Errors name the variable and the expected form; the secret never appears in an error, a log
 //! line or `Debug` output.
 
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use crate::services::symmetric::SecretConfig;
+use crate::services::credentials::CookieNames;
 use crate::services::tokens::Secret;
 
 mod api_keys;
@@ -221,6 +222,9 @@ struct PublicUrl {
     url: String,
     /// Set from a variable: the runtime's listen address does not replace it.
     explicit: bool,
+    /// The cookie names in effect, made on first use (whether they are `__Secure-` depends on
+    /// the URL, so a new default URL clears them). Every auth request needs them.
+    cookie_names: Option<Arc<CookieNames>>,
 }
 
 impl IamConfig {
@@ -233,6 +237,7 @@ impl IamConfig {
             public_url: RwLock::new(PublicUrl {
                 url: public_url.into().trim_end_matches('/').to_string(),
                 explicit: true,
+                cookie_names: None,
             }),
             secrets: SecretConfig::Single(Secret::new(secret.clone())),
             secret: Secret::new(secret),
@@ -395,6 +400,7 @@ impl IamConfig {
             public_url: RwLock::new(PublicUrl {
                 url: public_url,
                 explicit,
+                cookie_names: None,
             }),
             secret: Secret::new(secret),
             session_expires_in,
@@ -458,7 +464,24 @@ impl IamConfig {
         let mut guard = self.public_url.write().unwrap_or_else(|p| p.into_inner());
         if !guard.explicit {
             guard.url = url.trim_end_matches('/').to_string();
+            guard.cookie_names = None;
         }
+    }
+
+    /// The cookie names in effect ([`CookieNames::for_config`]), made once per public URL.
+    pub fn cookie_names(&self) -> Arc<CookieNames> {
+        let cached = self
+            .public_url
+            .read()
+            .map(|p| p.cookie_names.clone())
+            .unwrap_or_else(|p| p.into_inner().cookie_names.clone());
+        if let Some(names) = cached {
+            return names;
+        }
+        let names = Arc::new(CookieNames::for_config(self));
+        let mut guard = self.public_url.write().unwrap_or_else(|p| p.into_inner());
+        guard.cookie_names = Some(Arc::clone(&names));
+        names
     }
 
     /// `<public URL><base path>`: better-auth's `baseURL`, the prefix of every email link.

@@ -97,8 +97,8 @@ pub fn measure(
     progress: &Progress,
 ) -> Result<AuthReport, String> {
     let target = targets.server;
-    let cookie = sign_up(target)?;
-    check_session(target, &cookie)?;
+    let cookie = sign_up(target, BASE, EMAIL)?;
+    check_session(target, BASE, &cookie, EMAIL)?;
     progress.say(&format!(
         "auth: signed up {EMAIL}; get-session answers with its cookie and null without; \
          {} connections, {} rounds x {} s, baseline GET {BASELINE}",
@@ -106,7 +106,7 @@ pub fn measure(
         settings.rounds,
         settings.duration.as_secs()
     ));
-    let get_session = get_session_spec(target, &cookie, settings.connections);
+    let get_session = get_session_spec(target, BASE, &cookie, EMAIL, settings.connections);
     let contenders = [
         Contender::new(format!("GET {BASELINE}"), |duration| {
             load::run(&LoadSpec::get(
@@ -143,10 +143,11 @@ pub fn measure(
     })
 }
 
-fn json_post(target: &Target, path: &str, body: &str) -> Vec<u8> {
+/// A JSON `POST` to `base` + `path`, from a page on the target's own origin.
+fn json_post(target: &Target, base: &str, path: &str, body: &str) -> Vec<u8> {
     target.request(
         "POST",
-        &format!("{BASE}{path}"),
+        &format!("{base}{path}"),
         &[("Origin", &target.base_url)],
         Some(("application/json", body.as_bytes())),
     )
@@ -156,15 +157,16 @@ fn credentials() -> String {
     format!(r#"{{"email":"{EMAIL}","password":"{PASSWORD}"}}"#)
 }
 
-/// Signs the benchmark's user up (as a browser on the server's own origin would) and returns its
-/// `Cookie` header value.
-fn sign_up(target: &Target) -> Result<String, String> {
-    let url = format!("{}{BASE}/sign-up/email", target.base_url);
-    let body = format!(r#"{{"name":"Bench User","email":"{EMAIL}","password":"{PASSWORD}"}}"#);
+/// Signs the benchmark's user up at the auth API under `base` (as a browser on the server's own
+/// origin would) and returns its `Cookie` header value. The API is runtime-server's or a real
+/// better-auth's: both speak the same wire.
+pub fn sign_up(target: &Target, base: &str, email: &str) -> Result<String, String> {
+    let url = format!("{}{base}/sign-up/email", target.base_url);
+    let body = format!(r#"{{"name":"Bench User","email":"{email}","password":"{PASSWORD}"}}"#);
     let mut connection = Connection::open(target, Duration::from_secs(10))
         .map_err(|error| format!("bench: cannot connect to {url}: {error}"))?;
     let status = connection
-        .send(&json_post(target, "/sign-up/email", &body))
+        .send(&json_post(target, base, "/sign-up/email", &body))
         .map_err(|error| format!("bench: POST {url}: {error}"))?;
     if status != 200 {
         return Err(format!(
@@ -189,21 +191,28 @@ fn session_cookie<'a>(set_cookies: impl Iterator<Item = &'a str>) -> Option<Stri
         .map(str::to_owned)
 }
 
-/// The bytes a get-session answer for the benchmark's user holds (a missing session is `null`).
-fn session_marker() -> Vec<u8> {
-    format!(r#""email":"{EMAIL}""#).into_bytes()
+/// The bytes a get-session answer for the user `email` holds (a missing session is `null`).
+fn session_marker(email: &str) -> Vec<u8> {
+    format!(r#""email":"{email}""#).into_bytes()
 }
 
-fn get_session_spec(target: &Target, cookie: &str, connections: usize) -> LoadSpec {
+/// `GET <base>/get-session` with the session cookie; only an answer naming the user counts.
+pub fn get_session_spec(
+    target: &Target,
+    base: &str,
+    cookie: &str,
+    email: &str,
+    connections: usize,
+) -> LoadSpec {
     LoadSpec {
         target: target.clone(),
         requests: vec![target.request(
             "GET",
-            &format!("{BASE}/get-session"),
+            &format!("{base}/get-session"),
             &[("Cookie", cookie)],
             None,
         )],
-        expect_body: Some(session_marker()),
+        expect_body: Some(session_marker(email)),
         connections,
         duration: Duration::ZERO,
     }
@@ -211,21 +220,25 @@ fn get_session_spec(target: &Target, cookie: &str, connections: usize) -> LoadSp
 
 /// get-session finds the user with the cookie and answers `null` without: otherwise the load would
 /// measure the wrong thing.
-fn check_session(target: &Target, cookie: &str) -> Result<(), String> {
-    let url = format!("{}{BASE}/get-session", target.base_url);
+pub fn check_session(target: &Target, base: &str, cookie: &str, email: &str) -> Result<(), String> {
+    let url = format!("{}{base}/get-session", target.base_url);
     let mut connection = Connection::open(target, Duration::from_secs(10))
         .map_err(|error| format!("bench: cannot connect to {url}: {error}"))?;
     for (with_cookie, request) in [
-        (true, get_session_spec(target, cookie, 1).requests.remove(0)),
-        (false, target.get_request(&format!("{BASE}/get-session"))),
+        (
+            true,
+            get_session_spec(target, base, cookie, email, 1)
+                .requests
+                .remove(0),
+        ),
+        (false, target.get_request(&format!("{base}/get-session"))),
     ] {
         let status = connection
             .send(&request)
             .map_err(|error| format!("bench: GET {url}: {error}"))?;
         let body = connection.body();
-        let found = body
-            .windows(session_marker().len())
-            .any(|w| w == session_marker().as_slice());
+        let marker = session_marker(email);
+        let found = body.windows(marker.len()).any(|w| w == marker.as_slice());
         let expected = if with_cookie { found } else { body == b"null" };
         if status != 200 || !expected {
             return Err(format!(
@@ -247,7 +260,12 @@ fn measure_sign_in(
 ) -> Result<(Series, Vec<HashRun>), String> {
     let spec = LoadSpec {
         target: targets.server.clone(),
-        requests: vec![json_post(targets.server, "/sign-in/email", &credentials())],
+        requests: vec![json_post(
+            targets.server,
+            BASE,
+            "/sign-in/email",
+            &credentials(),
+        )],
         expect_body: Some(b"\"token\":\"".to_vec()),
         connections,
         duration: settings.warm_up,

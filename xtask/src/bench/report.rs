@@ -5,6 +5,7 @@
 use super::auth::AuthReport;
 use super::files::FilesReport;
 use super::json::Json;
+use super::peers::{PeerReport, GET_SESSION_GOAL, NDJSON_GOAL};
 use super::rpc::RpcReport;
 use super::serve::{mib, MemoryReport, Starts, LOAD_PATHS};
 use super::stack::{Comparison, Series};
@@ -28,6 +29,7 @@ pub struct Results {
     pub rpc: RpcReport,
     pub auth: AuthReport,
     pub files: FilesReport,
+    pub peers: PeerReport,
     pub measure_secs: f64,
 }
 
@@ -62,6 +64,8 @@ impl Results {
             self.rpc.table(self.nproc),
             self.auth.table(),
             self.files.table(),
+            self.peers.table(),
+            self.goals_table(),
         ]
         .join("\n")
     }
@@ -97,6 +101,43 @@ impl Results {
                 comparison.best_ratio() * 100.0,
                 RATIO_TARGET * 100.0,
                 verdict(comparison.ratio() >= RATIO_TARGET)
+            );
+        }
+        out
+    }
+
+    /// The three ratios of issue 10, each from rounds of one run.
+    fn goals_table(&self) -> String {
+        let health = self
+            .stack
+            .iter()
+            .find(|c| c.route == "/v1/health")
+            .map_or(f64::NAN, Comparison::ratio);
+        let rows = [
+            (
+                "GET /v1/health, full stack / bare axum",
+                health,
+                RATIO_TARGET,
+            ),
+            (
+                "get-session, runtime-server / better-auth",
+                self.peers.session_ratio(),
+                GET_SESSION_GOAL,
+            ),
+            (
+                "NDJSON getHealth, runtime-server / @effect/rpc",
+                self.peers.ndjson_ratio(),
+                NDJSON_GOAL,
+            ),
+        ];
+        let mut out = format!(
+            "Issue 10 goals ({} connections, paired rounds of this run)\n",
+            self.settings.connections
+        );
+        for (name, ratio, goal) in rows {
+            out += &format!(
+                "{name:<48} {ratio:>8.2}x   goal >= {goal}x: {}\n",
+                verdict(ratio >= goal)
             );
         }
         out

@@ -22,7 +22,7 @@ pub const PROCEDURE: &str = "getHealth";
 /// The baseline route of the same server.
 pub const BASELINE: &str = "/v1/health";
 /// What every successful call's Exit carries.
-const SUCCESS: &str = r#""exit":{"_tag":"Success","value":{"status":"ok"}}"#;
+pub const SUCCESS: &str = r#""exit":{"_tag":"Success","value":{"status":"ok"}}"#;
 
 /// How a call travels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,11 +98,13 @@ fn json_body() -> String {
     ws::request_line(1, PROCEDURE).trim_end().to_owned()
 }
 
-fn exit_line(id: u64) -> String {
+/// The NDJSON line of a successful [`PROCEDURE`] call's Exit.
+pub fn exit_line(id: u64) -> String {
     format!("{{\"_tag\":\"Exit\",\"requestId\":\"{id}\",{SUCCESS}}}")
 }
 
-fn post(target: &Target, transport: Transport) -> Vec<u8> {
+/// The bytes of one `POST` call of [`PROCEDURE`] to `target`'s [`RPC_PATH`].
+pub fn post(target: &Target, transport: Transport) -> Vec<u8> {
     let (content_type, body) = match transport {
         Transport::HttpNdjson => ("application/ndjson", ws::request_line(1, PROCEDURE)),
         _ => ("application/json", json_body()),
@@ -201,7 +203,8 @@ fn check_answers(target: &Target, transports: &[Transport]) -> Result<(), String
     Ok(())
 }
 
-fn http_call(target: &Target, transport: Transport) -> Result<String, String> {
+/// One call over HTTP on a fresh connection; the response body.
+pub fn http_call(target: &Target, transport: Transport) -> Result<String, String> {
     let url = format!("{}{RPC_PATH}", target.base_url);
     let mut connection = Connection::open(target, Duration::from_secs(5))
         .map_err(|error| format!("bench: cannot connect to {url}: {error}"))?;

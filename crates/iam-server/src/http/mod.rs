@@ -29,7 +29,6 @@ use percent_encoding::percent_decode_str;
 
 use crate::plugins::{PluginEndpoint, Plugins};
 use crate::services::apikeys::API_KEY_HEADER;
-use crate::services::credentials::CookieNames;
 use crate::services::{ApiKeyService, AuthService, RateDecision, RateLimiter};
 use reply::Reply;
 use request::AuthRequest;
@@ -266,12 +265,12 @@ async fn dispatch(State(api): State<AuthApi>, request: Request) -> Response {
             return not_found();
         }
     }
-    let names = CookieNames::for_config(&config);
-    let mut req = match AuthRequest::read(request, param, endpoint.is_login(), names.clone()).await
-    {
-        Ok(req) => req,
-        Err(error) => return error.into_response(),
-    };
+    let names = config.cookie_names();
+    let mut req =
+        match AuthRequest::read(request, param, endpoint.is_login(), Arc::clone(&names)).await {
+            Ok(req) => req,
+            Err(error) => return error.into_response(),
+        };
     if let Err(error) = origin::check_request(
         &req.method,
         &req.headers,

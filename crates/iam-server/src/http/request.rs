@@ -3,6 +3,8 @@
 //! form-encoded on sign-in/sign-up; other media types 415; malformed JSON 400), its cookies,
 //! and the client's address and user agent.
 
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use serde_json::{Map, Value};
@@ -25,7 +27,7 @@ pub struct AuthRequest {
     /// The body; `Null` when there was none.
     pub body: Value,
     pub cookies: Vec<(String, String)>,
-    pub names: CookieNames,
+    pub names: Arc<CookieNames>,
     pub client: ClientInfo,
     /// The `x-api-key` caller, once the API-key hook validated the header (§8.6).
     pub api_key: Option<Box<ApiKeyCaller>>,
@@ -56,7 +58,7 @@ impl AuthRequest {
         request: axum::extract::Request,
         param: Option<String>,
         form_allowed: bool,
-        names: CookieNames,
+        names: Arc<CookieNames>,
     ) -> Result<AuthRequest, IamError> {
         let (parts, body) = request.into_parts();
         let query = parse_query(parts.uri.query().unwrap_or_default());

@@ -454,13 +454,21 @@ impl AuthService {
         &self,
         token: &str,
     ) -> Result<Option<(Session, User)>, IamError> {
-        let Some(session) = self.repos.sessions.find_by_token(&self.db, token).await? else {
+        // Both lookups on one pooled connection: a second checkout costs a pool round trip
+        // (on SQLite a hop to the connection's worker thread) for nothing.
+        let mut pooled = self.db.acquire().await?;
+        let Some(session) = self
+            .repos
+            .sessions
+            .find_by_token(&mut pooled, token)
+            .await?
+        else {
             return Ok(None);
         };
         match self
             .repos
             .users
-            .find_by_id(&self.db, &session.user_id)
+            .find_by_id(&mut pooled, &session.user_id)
             .await?
         {
             Some(user) => Ok(Some((session, user))),

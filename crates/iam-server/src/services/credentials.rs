@@ -123,7 +123,7 @@ pub fn cookie_token(
 pub fn session_token(headers: &HeaderMap, config: &IamConfig) -> Option<String> {
     bearer_token(headers, config.secret()).or_else(|| {
         let cookies = parse_cookies(headers);
-        cookie_token(&cookies, &CookieNames::for_config(config), config.secret())
+        cookie_token(&cookies, &config.cookie_names(), config.secret())
     })
 }
 

@@ -26,26 +26,45 @@ pub const RESET_TOKEN_LEN: usize = 24;
 pub const DELETE_TOKEN_LEN: usize = 32;
 
 /// The server secret (`BETTER_AUTH_SECRET`): the HMAC key of cookies and JWTs.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+///
+/// It keeps HMAC-SHA256 keyed with it: keying hashes the inner and outer pads (two SHA-256
+/// blocks), which every signature would otherwise repeat (on get-session, half the HMAC work).
+#[derive(Clone)]
+pub struct Secret {
+    text: String,
+    keyed: HmacSha256,
+}
 
 impl Secret {
     pub fn new(secret: impl Into<String>) -> Self {
-        Self(secret.into())
+        let text = secret.into();
+        // HMAC takes keys of every length (long ones are hashed), so this never falls back; the
+        // fallback only avoids a panic path.
+        let keyed = <HmacSha256 as KeyInit>::new_from_slice(text.as_bytes())
+            .unwrap_or_else(|_| <HmacSha256 as KeyInit>::new(&Default::default()));
+        Self { text, keyed }
     }
 
     pub(crate) fn key(&self) -> &[u8] {
-        self.0.as_bytes()
+        self.text.as_bytes()
     }
 
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.text.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.text.is_empty()
     }
 }
+
+impl PartialEq for Secret {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for Secret {}
 
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -98,10 +117,7 @@ pub fn new_api_key_secret() -> Result<String, IamError> {
 }
 
 fn mac(secret: &Secret, message: &[u8]) -> HmacSha256 {
-    // HMAC takes keys of every length (long ones are hashed), so this never falls back; the
-    // fallback only avoids a panic path.
-    let mut mac = <HmacSha256 as KeyInit>::new_from_slice(secret.key())
-        .unwrap_or_else(|_| <HmacSha256 as KeyInit>::new(&Default::default()));
+    let mut mac = secret.keyed.clone();
     mac.update(message);
     mac
 }

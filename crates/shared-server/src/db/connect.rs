@@ -118,7 +118,11 @@ async fn connect_sqlite(config: &DbConfig, url: &str) -> Result<Db, DbError> {
         .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(1));
     // An in-memory database lives in one connection; a pool of several would see several DBs.
     let max = if in_memory { 1 } else { config.max_connections };
+    // No ping before each checkout (sqlx's default): it detects network connections that died
+    // while idle, which a SQLite file cannot do, and costs a round trip to the connection's
+    // worker thread on every query.
     let pool_options = SqlitePoolOptions::new()
+        .test_before_acquire(false)
         .max_connections(max)
         .min_connections(config.min_connections.min(max))
         .acquire_timeout(config.acquire_timeout)
