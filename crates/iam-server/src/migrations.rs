@@ -35,5 +35,12 @@ pub const IAM_MIGRATIONS: SliceMigrations = SliceMigrations {
             sqlite: include_str!("../migrations/sqlite/0003_iam_two_factor.sql"),
             postgres: include_str!("../migrations/postgres/0003_iam_two_factor.sql"),
         },
+        // The jwt plugin's signing keys (PLUGINS.md §7).
+        Migration {
+            version: 4,
+            name: "iam_jwks",
+            sqlite: include_str!("../migrations/sqlite/0004_iam_jwks.sql"),
+            postgres: include_str!("../migrations/postgres/0004_iam_jwks.sql"),
+        },
     ],
 };

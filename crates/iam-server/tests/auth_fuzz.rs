@@ -96,6 +96,9 @@ const ROUTES: &[(&str, &str)] = &[
     // one-time-token plugin (PLUGINS.md §6)
     ("GET", "/one-time-token/generate"),
     ("POST", "/one-time-token/verify"),
+    // jwt plugin (PLUGINS.md §7)
+    ("GET", "/token"),
+    ("GET", "/jwks"),
 ];
 
 /// Field names the endpoints read.

@@ -110,3 +110,18 @@ async fn the_one_time_token_client_plugin_walks_its_flow() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_jwt_client_plugin_gets_tokens_jose_verifies() {
+    for server in common::servers().await {
+        let checks = run_client_script(&server, "jwt-test.mjs").await;
+        assert_ran(
+            server.backend(),
+            &checks,
+            &[
+                "jwt: jose verifies the token",
+                "jwt: jose verifies the header's token",
+            ],
+        );
+    }
+}

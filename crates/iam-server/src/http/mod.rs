@@ -310,6 +310,13 @@ async fn dispatch(State(api): State<AuthApi>, request: Request) -> Response {
         Ok(reply) => reply,
         Err(error) => Reply::error(error),
     };
+    // The jwt plugin's `set-auth-jwt` after-hook on get-session (PLUGINS.md §7).
+    if endpoint == Endpoint::GetSession {
+        reply = match crate::plugins::jwt::routes::after_get_session(&api, reply).await {
+            Ok(reply) => reply,
+            Err(error) => Reply::error(error),
+        };
+    }
     // The one-time-token plugin's `set-ott` after-hook (PLUGINS.md §6).
     reply = match crate::plugins::one_time_token::routes::after(&api, reply).await {
         Ok(reply) => reply,

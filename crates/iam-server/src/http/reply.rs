@@ -134,6 +134,14 @@ impl Reply {
         }
     }
 
+    /// The JSON body, when the reply has one.
+    pub fn json_body(&self) -> Option<&Value> {
+        match &self.body {
+            Body::Json(value) => Some(value),
+            _ => None,
+        }
+    }
+
     /// Lists `name` in `Access-Control-Expose-Headers`.
     pub fn exposing_header(mut self, name: &'static str) -> Self {
         self.exposed.push(name);

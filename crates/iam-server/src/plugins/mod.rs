@@ -9,6 +9,7 @@
 //! a switched-off plugin's routes answer 404 like any unknown path.
 
 pub mod anonymous;
+pub mod jwt;
 pub mod last_login_method;
 pub mod multi_session;
 pub mod one_time_token;
@@ -26,6 +27,7 @@ use crate::http::AuthApi;
 use crate::services::AuthService;
 
 pub use anonymous::{AnonymousConfig, AnonymousService};
+pub use jwt::{JwksRepo, JwtConfig, JwtService};
 pub use last_login_method::LastLoginMethodConfig;
 pub use multi_session::MultiSessionConfig;
 pub use one_time_token::{OneTimeTokenConfig, OneTimeTokenService};
@@ -41,6 +43,7 @@ pub fn variables() -> impl Iterator<Item = &'static (&'static str, &'static str,
         .chain(anonymous::config::VARIABLES)
         .chain(multi_session::config::VARIABLES)
         .chain(one_time_token::config::VARIABLES)
+        .chain(jwt::config::VARIABLES)
 }
 
 /// The plugins' settings.
@@ -52,6 +55,7 @@ pub struct PluginsConfig {
     pub anonymous: AnonymousConfig,
     pub multi_session: MultiSessionConfig,
     pub one_time_token: OneTimeTokenConfig,
+    pub jwt: JwtConfig,
 }
 
 impl PluginsConfig {
@@ -63,6 +67,7 @@ impl PluginsConfig {
             anonymous: AnonymousConfig::from_vars(vars)?,
             multi_session: MultiSessionConfig::from_vars(vars)?,
             one_time_token: OneTimeTokenConfig::from_vars(vars)?,
+            jwt: JwtConfig::from_vars(vars)?,
         })
     }
 }
@@ -74,6 +79,7 @@ pub struct Plugins {
     pub two_factor: TwoFactorService,
     pub anonymous: AnonymousService,
     pub one_time_token: OneTimeTokenService,
+    pub jwt: JwtService,
 }
 
 impl Plugins {
@@ -84,6 +90,10 @@ impl Plugins {
             two_factor: TwoFactorService::new(auth.clone(), two_factor_repo),
             anonymous: AnonymousService::new(auth.clone()),
             one_time_token: OneTimeTokenService::new(auth.clone()),
+            jwt: JwtService::new(
+                auth.clone(),
+                JwksRepo::new(auth.db().clone(), auth.clock().clone()),
+            ),
         }
     }
 }
@@ -96,6 +106,7 @@ pub enum PluginEndpoint {
     Anonymous(anonymous::routes::Route),
     MultiSession(multi_session::routes::Route),
     OneTimeToken(one_time_token::routes::Route),
+    Jwt(jwt::routes::Route),
 }
 
 impl PluginEndpoint {
@@ -107,22 +118,22 @@ impl PluginEndpoint {
             PluginEndpoint::Anonymous(_) => config.anonymous.enabled,
             PluginEndpoint::MultiSession(_) => config.multi_session.enabled,
             PluginEndpoint::OneTimeToken(_) => config.one_time_token.enabled,
+            PluginEndpoint::Jwt(_) => config.jwt.enabled,
         }
     }
 }
 
 /// The plugins' route tables (paths below the base path, matched exactly).
 pub fn route(method: &Method, path: &str) -> Option<PluginEndpoint> {
+    use PluginEndpoint as P;
     let post = *method == Method::POST;
     let get = *method == Method::GET;
-    username::routes::route(post, path)
-        .map(PluginEndpoint::Username)
-        .or_else(|| two_factor::routes::route(post, path).map(PluginEndpoint::TwoFactor))
-        .or_else(|| anonymous::routes::route(post, path).map(PluginEndpoint::Anonymous))
-        .or_else(|| multi_session::routes::route(get, post, path).map(PluginEndpoint::MultiSession))
-        .or_else(|| {
-            one_time_token::routes::route(get, post, path).map(PluginEndpoint::OneTimeToken)
-        })
+    None.or_else(|| username::routes::route(post, path).map(P::Username))
+        .or_else(|| two_factor::routes::route(post, path).map(P::TwoFactor))
+        .or_else(|| anonymous::routes::route(post, path).map(P::Anonymous))
+        .or_else(|| multi_session::routes::route(get, post, path).map(P::MultiSession))
+        .or_else(|| one_time_token::routes::route(get, post, path).map(P::OneTimeToken))
+        .or_else(|| jwt::routes::route(get, path).map(P::Jwt))
 }
 
 /// Runs a plugin endpoint.
@@ -131,13 +142,13 @@ pub(crate) async fn handle(
     endpoint: PluginEndpoint,
     req: &AuthRequest,
 ) -> Result<Reply, IamError> {
+    use PluginEndpoint as P;
     match endpoint {
-        PluginEndpoint::Username(route) => username::routes::handle(api, route, req).await,
-        PluginEndpoint::TwoFactor(route) => two_factor::routes::handle(api, route, req).await,
-        PluginEndpoint::Anonymous(route) => anonymous::routes::handle(api, route, req).await,
-        PluginEndpoint::MultiSession(route) => multi_session::routes::handle(api, route, req).await,
-        PluginEndpoint::OneTimeToken(route) => {
-            one_time_token::routes::handle(api, route, req).await
-        }
+        P::Username(route) => username::routes::handle(api, route, req).await,
+        P::TwoFactor(route) => two_factor::routes::handle(api, route, req).await,
+        P::Anonymous(route) => anonymous::routes::handle(api, route, req).await,
+        P::MultiSession(route) => multi_session::routes::handle(api, route, req).await,
+        P::OneTimeToken(route) => one_time_token::routes::handle(api, route, req).await,
+        P::Jwt(route) => jwt::routes::handle(api, route, req).await,
     }
 }

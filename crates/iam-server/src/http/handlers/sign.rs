@@ -13,7 +13,7 @@ use crate::http::wire;
 use crate::http::AuthApi;
 use crate::http::Endpoint;
 use crate::plugins::last_login_method;
-use crate::plugins::two_factor::{self, routes::SignInGate};
+use crate::plugins::two_factor::sign_in::{self, SignInGate};
 use crate::plugins::username::UsernameFields;
 use crate::services::{AuthService, SignUpInput};
 use shared_server::entities::User;
@@ -119,13 +119,12 @@ pub(crate) async fn finish_sign_in(
 ) -> Result<Reply, IamError> {
     let service = api.service.as_ref();
     let not_remembered = remember_me == Some(false);
-    let trust_cookie =
-        match two_factor::routes::gate_sign_in(api, req, &user, not_remembered).await? {
-            SignInGate::Open(trust_cookie) => trust_cookie,
-            SignInGate::Challenge(reply) => {
-                return Ok(forget_dont_remember(service, req, reply, not_remembered))
-            }
-        };
+    let trust_cookie = match sign_in::gate_sign_in(api, req, &user, not_remembered).await? {
+        SignInGate::Open(trust_cookie) => trust_cookie,
+        SignInGate::Challenge(reply) => {
+            return Ok(forget_dont_remember(service, req, reply, not_remembered))
+        }
+    };
     let session = service
         .create_session(&user, !not_remembered, &req.client)
         .await?;

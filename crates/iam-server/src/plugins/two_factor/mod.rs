@@ -4,11 +4,15 @@
 //! Secrets and backup codes are stored encrypted the way better-auth stores them
 //! (`services::symmetric`), so an enrolment moved from better-auth keeps working.
 
+mod codes;
 pub mod config;
+mod enrolment;
 pub mod entities;
 pub mod repo;
 pub mod routes;
 pub mod service;
+pub mod sign_in;
+mod verify;
 
 pub use config::TwoFactorConfig;
 pub use repo::TwoFactorRepo;

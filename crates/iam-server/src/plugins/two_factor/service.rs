@@ -1,35 +1,32 @@
-//! The two-factor plugin's operations (PLUGINS.md §2): enrolment (TOTP secret and backup
-//! codes, encrypted at rest as better-auth does), the sign-in challenge and its attempt budget,
-//! trusted devices, emailed one-time codes, backup-code spending, the account lockout, and
-//! the session rotation better-auth performs whenever 2FA is switched on or off.
+//! The two-factor plugin's operations (PLUGINS.md §2), in three files: here the service itself,
+//! the one-time values it keeps, the sign-in challenge and its attempt budget, and trusted
+//! devices; `enrolment.rs` the TOTP enrolment, the session rotation when 2FA is switched on or
+//! off, and the account lockout; `codes.rs` backup codes and emailed codes.
 //!
 //! One-time values live in `iam_verification` under better-auth's identifiers:
 //! `2fa-<id>` (a pending sign-in → user id), `2fa-attempts-<id>` (its failed attempts),
 //! `2fa-otp-<key>` (`<code>:<failed attempts>`), `trust-device-<id>` (a trusted device → user
 //! id); identifiers are hashed when `IAM_VERIFICATION_IDENTIFIERS=hashed`.
 
-use shared_server::entities::{NewSession, Session, User, UserPatch};
-use shared_server::mail::OutgoingEmail;
-use shared_server::{RepoError, Timestamp};
-use totp_rs::{Algorithm, TOTP};
+use shared_server::entities::{Session, User};
+use shared_server::Timestamp;
 
-use super::config::{OtpStorage, TwoFactorConfig};
-use super::entities::{NewTwoFactor, TwoFactor, TwoFactorPatch};
+use super::config::TwoFactorConfig;
 use super::repo::TwoFactorRepo;
 use crate::entities::NewVerification;
-use crate::error::{ErrorCode, IamError};
-use crate::services::emails::encode_uri_component;
+use crate::error::IamError;
 use crate::services::symmetric::SecretConfig;
 use crate::services::tokens::{self, random_string};
 use crate::services::AuthService;
 
 /// better-auth's `generateRandomString` alphabet (URL-safe base64 characters).
-const RANDOM_ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-_";
-const BACKUP_CODE_ALPHABET: &[u8] =
+pub(super) const RANDOM_ALPHABET: &[u8] =
+    b"abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-_";
+pub(super) const BACKUP_CODE_ALPHABET: &[u8] =
     b"abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
-const DIGITS: &[u8] = b"0123456789";
+pub(super) const DIGITS: &[u8] = b"0123456789";
 /// `source` of sessions the plugin creates.
-const SOURCE: &str = "api";
+pub(super) const SOURCE: &str = "api";
 
 /// Who is presenting a second factor.
 #[derive(Debug, Clone)]
@@ -111,11 +108,11 @@ impl std::fmt::Debug for Enrolment {
 /// The plugin's operations (cheap to clone).
 #[derive(Debug, Clone)]
 pub struct TwoFactorService {
-    auth: AuthService,
-    repo: TwoFactorRepo,
+    pub(super) auth: AuthService,
+    pub(super) repo: TwoFactorRepo,
 }
 
-fn internal(error: impl std::fmt::Display) -> IamError {
+pub(super) fn internal(error: impl std::fmt::Display) -> IamError {
     IamError::internal(error.to_string())
 }
 
@@ -132,11 +129,11 @@ impl TwoFactorService {
         &self.auth
     }
 
-    fn secrets(&self) -> &SecretConfig {
+    pub(super) fn secrets(&self) -> &SecretConfig {
         self.auth.config().secret_config()
     }
 
-    fn now(&self) -> Timestamp {
+    pub(super) fn now(&self) -> Timestamp {
         self.auth.now()
     }
 
@@ -144,7 +141,7 @@ impl TwoFactorService {
     // One-time values
     // -----------------------------------------------------------------------------------------
 
-    async fn store_value(
+    pub(super) async fn store_value(
         &self,
         identifier: &str,
         value: String,
@@ -163,7 +160,7 @@ impl TwoFactorService {
         Ok(())
     }
 
-    async fn consume_value(
+    pub(super) async fn consume_value(
         &self,
         identifier: &str,
     ) -> Result<Option<crate::entities::Verification>, IamError> {
@@ -179,7 +176,7 @@ impl TwoFactorService {
             .await?)
     }
 
-    async fn find_value(
+    pub(super) async fn find_value(
         &self,
         identifier: &str,
     ) -> Result<Option<crate::entities::Verification>, IamError> {
@@ -196,7 +193,7 @@ impl TwoFactorService {
             .await?)
     }
 
-    async fn delete_value(&self, identifier: &str) -> Result<(), IamError> {
+    pub(super) async fn delete_value(&self, identifier: &str) -> Result<(), IamError> {
         self.auth
             .repos()
             .verifications
@@ -357,462 +354,8 @@ impl TwoFactorService {
         }
         Ok(())
     }
-
-    // -----------------------------------------------------------------------------------------
-    // Enrolment
-    // -----------------------------------------------------------------------------------------
-
-    pub async fn enrolment(&self, user: &User) -> Result<Option<TwoFactor>, IamError> {
-        Ok(self.repo.find_by_user(self.auth.db(), &user.id).await?)
-    }
-
-    /// better-auth's password rule for enable/disable/URI/backup codes: required unless
-    /// passwordless users are allowed and this user has none; missing or wrong → 400
-    /// `INVALID_PASSWORD` (too long → 400 `PASSWORD_TOO_LONG`).
-    pub async fn check_password(
-        &self,
-        user: &User,
-        password: Option<&str>,
-    ) -> Result<(), IamError> {
-        if self.config().allow_passwordless && !self.auth.has_password(&user.id).await? {
-            return Ok(());
-        }
-        let Some(password) = password.filter(|p| !p.is_empty()) else {
-            return Err(IamError::bad_request(ErrorCode::InvalidPassword));
-        };
-        crate::http::check_password_not_too_long(self.auth.config(), password)?;
-        match self.auth.verify_password(&user.id, password).await {
-            Err(error) if error.code() == Some(ErrorCode::CredentialAccountNotFound) => {
-                Err(IamError::bad_request(ErrorCode::InvalidPassword))
-            }
-            other => other,
-        }
-    }
-
-    /// Starts (or restarts) a TOTP enrolment: a new secret and new backup codes, stored
-    /// encrypted; `verified` only when verification on enable is skipped. A confirmed
-    /// enrolment → 400 `TOTP_ALREADY_ENABLED`.
-    pub async fn enroll_totp(&self, user: &User) -> Result<Enrolment, IamError> {
-        let existing = self.enrolment(user).await?;
-        if existing.as_ref().is_some_and(|e| e.verified) {
-            return Err(IamError::bad_request(ErrorCode::TotpAlreadyEnabled));
-        }
-        let secret = random_string(32, RANDOM_ALPHABET)?;
-        let backup_codes = self.new_backup_codes()?;
-        let encrypted_secret = self.secrets().encrypt(&secret)?;
-        let encrypted_codes = self.encode_backup_codes(&backup_codes)?;
-        let verified = self.config().skip_verification_on_enable;
-        match existing {
-            Some(existing) => {
-                self.repo
-                    .update(
-                        self.auth.db(),
-                        &existing.id,
-                        existing.audit.version,
-                        TwoFactorPatch {
-                            secret: Some(encrypted_secret),
-                            backup_codes: Some(encrypted_codes),
-                            verified: Some(verified),
-                        },
-                        user.id.as_str(),
-                    )
-                    .await?;
-            }
-            None => {
-                let new = NewTwoFactor {
-                    user_id: user.id.clone(),
-                    secret: encrypted_secret,
-                    backup_codes: encrypted_codes,
-                    verified,
-                };
-                match self
-                    .repo
-                    .insert(self.auth.db(), new, user.id.as_str())
-                    .await
-                {
-                    Ok(_) => {}
-                    // A concurrent enable of the same user won the insert.
-                    Err(RepoError::Conflict { .. }) => {
-                        return Err(IamError::bad_request(ErrorCode::TotpAlreadyEnabled))
-                    }
-                    Err(other) => return Err(other.into()),
-                }
-            }
-        }
-        Ok(Enrolment {
-            secret,
-            backup_codes,
-        })
-    }
-
-    /// Marks the TOTP secret as confirmed.
-    pub async fn mark_verified(&self, enrolment: &TwoFactor) -> Result<(), IamError> {
-        match self
-            .repo
-            .update(
-                self.auth.db(),
-                &enrolment.id,
-                enrolment.audit.version,
-                TwoFactorPatch {
-                    verified: Some(true),
-                    ..TwoFactorPatch::default()
-                },
-                enrolment.user_id.as_str(),
-            )
-            .await
-        {
-            // Someone else changed the row meanwhile (a concurrent verification): fine.
-            Ok(_) | Err(RepoError::VersionConflict { .. }) => Ok(()),
-            Err(other) => Err(other.into()),
-        }
-    }
-
-    /// Switches 2FA on or off for the user and replaces `session` by a new one carrying the
-    /// same client details and active organization (better-auth rotates the session when the
-    /// user's 2FA state changes), all in one transaction. Returns the user and new session.
-    pub async fn set_enabled_and_rotate(
-        &self,
-        user: &User,
-        session: &Session,
-        enabled: bool,
-    ) -> Result<(User, Session), IamError> {
-        let token = tokens::new_session_token()?;
-        let expires_at = self.now().plus(self.auth.config().session_expires_in);
-        let this = self.clone();
-        let (user_id, old) = (user.id.clone(), session.clone());
-        let result = self
-            .auth
-            .db()
-            .transaction(move |tx| {
-                let (this, user_id, old, token) =
-                    (this.clone(), user_id.clone(), old.clone(), token.clone());
-                Box::pin(async move {
-                    let repos = this.auth.repos();
-                    let current = repos.users.find_by_id(&mut *tx, &user_id).await?.ok_or(
-                        RepoError::NotFound {
-                            entity: "User",
-                            id: user_id.to_string(),
-                        },
-                    )?;
-                    let user = repos
-                        .users
-                        .update(
-                            &mut *tx,
-                            &user_id,
-                            current.audit.version,
-                            UserPatch {
-                                two_factor_enabled: Some(enabled),
-                                ..UserPatch::default()
-                            },
-                            user_id.as_str(),
-                        )
-                        .await?;
-                    if !enabled {
-                        this.repo.delete_by_user(&mut *tx, &user_id).await?;
-                    }
-                    let new = NewSession {
-                        ip_address: old.ip_address.clone(),
-                        user_agent: old.user_agent.clone(),
-                        impersonated_by: old.impersonated_by.clone(),
-                        active_organization_id: old.active_organization_id.clone(),
-                        active_team_id: old.active_team_id.clone(),
-                        source: Some(SOURCE.to_string()),
-                        ..NewSession::new(token, user_id.clone(), expires_at)
-                    };
-                    let session = repos
-                        .sessions
-                        .insert(&mut *tx, new, user_id.as_str())
-                        .await?;
-                    repos.sessions.delete_by_token(&mut *tx, &old.token).await?;
-                    Ok((user, session))
-                })
-            })
-            .await;
-        match result {
-            Ok(done) => {
-                tracing::info!(user.id = %user.id, enabled, "two-factor state changed");
-                Ok(done)
-            }
-            Err(RepoError::NotFound { .. }) => Err(IamError::bad_request(ErrorCode::UserNotFound)),
-            Err(other) => Err(other.into()),
-        }
-    }
-
-    /// The `otpauth://` URI of a secret (better-auth's `createOTP(...).url(issuer, email)`).
-    pub fn totp_uri(&self, secret: &str, issuer: &str, account: &str) -> String {
-        let config = self.config();
-        let params: String = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("secret", &base32_of(secret))
-            .append_pair("issuer", issuer)
-            .append_pair("digits", &config.totp_digits.to_string())
-            .append_pair("period", &config.totp_period.as_secs().to_string())
-            .finish();
-        format!(
-            "otpauth://totp/{}:{}?{params}",
-            encode_uri_component(issuer),
-            encode_uri_component(account)
-        )
-    }
-
-    /// The enrolment's TOTP secret in clear.
-    pub fn secret_of(&self, enrolment: &TwoFactor) -> Result<String, IamError> {
-        self.secrets().decrypt(&enrolment.secret).map_err(|e| {
-            tracing::error!(user.id = %enrolment.user_id, error = %e, "two-factor secret unreadable");
-            internal(e)
-        })
-    }
-
-    /// Whether `code` is the TOTP of the enrolment's secret now (one step either side).
-    pub fn check_totp(&self, enrolment: &TwoFactor, code: &str) -> Result<bool, IamError> {
-        let secret = self.secret_of(enrolment)?;
-        let config = self.config();
-        let totp = TOTP::new_unchecked(
-            Algorithm::SHA1,
-            config.totp_digits as usize,
-            1,
-            config.totp_period.as_secs(),
-            secret.into_bytes(),
-        );
-        let now = u64::try_from(self.now().unix_millis() / 1000).unwrap_or(0);
-        Ok(totp.check(code, now))
-    }
-
-    // -----------------------------------------------------------------------------------------
-    // The account lockout
-    // -----------------------------------------------------------------------------------------
-
-    /// 429 `ACCOUNT_TEMPORARILY_LOCKED` while a lock lasts; a lock that ran out is cleared.
-    pub async fn assert_not_locked(&self, enrolment: &TwoFactor) -> Result<(), IamError> {
-        if self.config().lockout.is_none() {
-            return Ok(());
-        }
-        let Some(until) = enrolment.locked_until else {
-            return Ok(());
-        };
-        if until > self.now() {
-            return Err(IamError::api(
-                axum::http::StatusCode::TOO_MANY_REQUESTS,
-                ErrorCode::AccountTemporarilyLocked,
-            ));
-        }
-        self.repo
-            .clear_expired_lock(self.auth.db(), &enrolment.id, self.now())
-            .await?;
-        Ok(())
-    }
-
-    /// Counts a failed sign-in verification toward the lockout.
-    pub async fn record_failure(&self, enrolment: &TwoFactor) -> Result<(), IamError> {
-        if let Some((max, duration)) = self.config().lockout {
-            let now = self.now();
-            let count = self
-                .repo
-                .record_failure(self.auth.db(), &enrolment.id, max, now.plus(duration), now)
-                .await?;
-            if count >= i32::try_from(max).unwrap_or(i32::MAX) {
-                tracing::warn!(user.id = %enrolment.user_id, "two-factor locked after failed attempts");
-            }
-        }
-        Ok(())
-    }
-
-    /// Clears the lockout's count after a success.
-    pub async fn reset_failures(&self, enrolment: &TwoFactor) -> Result<(), IamError> {
-        if self.config().lockout.is_some() {
-            self.repo
-                .reset_failures(self.auth.db(), &enrolment.id, self.now())
-                .await?;
-        }
-        Ok(())
-    }
-
-    // -----------------------------------------------------------------------------------------
-    // Backup codes
-    // -----------------------------------------------------------------------------------------
-
-    fn new_backup_codes(&self) -> Result<Vec<String>, IamError> {
-        let config = self.config();
-        (0..config.backup_code_amount)
-            .map(|_| {
-                let code = random_string(config.backup_code_length, BACKUP_CODE_ALPHABET)?;
-                Ok(format!("{}-{}", &code[..5], &code[5..]))
-            })
-            .collect()
-    }
-
-    fn encode_backup_codes(&self, codes: &[String]) -> Result<String, IamError> {
-        let json = serde_json::to_string(codes).map_err(internal)?;
-        self.secrets().encrypt(&json)
-    }
-
-    fn backup_codes_of(&self, enrolment: &TwoFactor) -> Result<Vec<String>, IamError> {
-        let json = self.secrets().decrypt(&enrolment.backup_codes).map_err(|e| {
-            tracing::error!(user.id = %enrolment.user_id, error = %e, "backup codes unreadable");
-            internal(e)
-        })?;
-        Ok(serde_json::from_str(&json).unwrap_or_default())
-    }
-
-    /// Spends `code` if it is one of the unused backup codes (at most once, even under
-    /// concurrent requests).
-    pub async fn spend_backup_code(
-        &self,
-        enrolment: &TwoFactor,
-        code: &str,
-    ) -> Result<BackupSpend, IamError> {
-        let codes = self.backup_codes_of(enrolment)?;
-        if !codes.iter().any(|c| c == code) {
-            return Ok(BackupSpend::Wrong);
-        }
-        let remaining: Vec<String> = codes.into_iter().filter(|c| c != code).collect();
-        let replacement = self.encode_backup_codes(&remaining)?;
-        let swapped = self
-            .repo
-            .swap_backup_codes(
-                self.auth.db(),
-                &enrolment.id,
-                &enrolment.backup_codes,
-                &replacement,
-                self.now(),
-            )
-            .await?;
-        Ok(if swapped {
-            BackupSpend::Spent
-        } else {
-            BackupSpend::Raced
-        })
-    }
-
-    /// Replaces the backup codes with new ones; returns them (shown once).
-    pub async fn regenerate_backup_codes(
-        &self,
-        enrolment: &TwoFactor,
-    ) -> Result<Vec<String>, IamError> {
-        let codes = self.new_backup_codes()?;
-        let encoded = self.encode_backup_codes(&codes)?;
-        let swapped = self
-            .repo
-            .swap_backup_codes(
-                self.auth.db(),
-                &enrolment.id,
-                &enrolment.backup_codes,
-                &encoded,
-                self.now(),
-            )
-            .await?;
-        if !swapped {
-            return Err(IamError::message_only(
-                axum::http::StatusCode::CONFLICT,
-                "Failed to generate backup codes. Please try again.",
-            ));
-        }
-        Ok(codes)
-    }
-
-    // -----------------------------------------------------------------------------------------
-    // Emailed codes
-    // -----------------------------------------------------------------------------------------
-
-    /// Emails a new code to the user and keeps it under `2fa-otp-<key>` (stored per
-    /// `IAM_TWO_FACTOR_OTP_STORAGE`) with no failed attempts.
-    pub async fn send_otp(&self, verifier: &Verifier) -> Result<(), IamError> {
-        let config = self.config();
-        let code = random_string(config.otp_digits, DIGITS)?;
-        let stored = self.store_otp(&code)?;
-        let expires_at = self.now().plus(config.otp_expires_in);
-        self.store_value(
-            &otp_identifier(&verifier.key()),
-            format!("{stored}:0"),
-            expires_at,
-        )
-        .await?;
-        let user = verifier.user();
-        let email = OutgoingEmail::builder()
-            .template(
-                "two-factor-otp",
-                serde_json::json!({ "userName": user.name, "otp": code }),
-            )
-            .to(user.email.as_str())
-            .user(user.id.clone())
-            .build()?;
-        self.auth
-            .mailer()
-            .send(self.auth.db().into(), email)
-            .await?;
-        Ok(())
-    }
-
-    fn store_otp(&self, code: &str) -> Result<String, IamError> {
-        Ok(match self.config().otp_storage {
-            OtpStorage::Plain => code.to_string(),
-            OtpStorage::Hashed => tokens::sha256_base64url(code),
-            OtpStorage::Encrypted => self.secrets().encrypt(code)?,
-        })
-    }
-
-    fn otp_matches(&self, stored: &str, code: &str) -> bool {
-        use subtle::ConstantTimeEq;
-        let (expected, given) = match self.config().otp_storage {
-            OtpStorage::Plain => (stored.to_string(), code.to_string()),
-            OtpStorage::Hashed => (stored.to_string(), tokens::sha256_base64url(code)),
-            OtpStorage::Encrypted => match self.secrets().decrypt(stored) {
-                Ok(plain) => (plain, code.to_string()),
-                Err(_) => return false,
-            },
-        };
-        expected.len() == given.len() && bool::from(expected.as_bytes().ct_eq(given.as_bytes()))
-    }
-
-    /// Checks an emailed code. A wrong one counts against the code's attempts (the code stays
-    /// pending with the same expiry); a right one is used up.
-    pub async fn check_otp(&self, verifier: &Verifier, code: &str) -> Result<OtpCheck, IamError> {
-        let identifier = otp_identifier(&verifier.key());
-        let Some(row) = self.consume_value(&identifier).await? else {
-            return Ok(OtpCheck::Expired);
-        };
-        let (stored, failed) = row
-            .value
-            .rsplit_once(':')
-            .unwrap_or((row.value.as_str(), "0"));
-        let failed = failed.parse::<u32>().unwrap_or(0);
-        if failed >= self.config().allowed_attempts {
-            return Ok(OtpCheck::TooManyAttempts);
-        }
-        if self.otp_matches(stored, code) {
-            return Ok(OtpCheck::Right);
-        }
-        if row.expires_at > self.now() {
-            self.store_value(
-                &identifier,
-                format!("{stored}:{}", failed + 1),
-                row.expires_at,
-            )
-            .await?;
-        }
-        Ok(OtpCheck::Wrong)
-    }
 }
 
 fn attempts_identifier(challenge: &str) -> String {
     format!("2fa-attempts-{challenge}")
-}
-
-fn otp_identifier(key: &str) -> String {
-    format!("2fa-otp-{key}")
-}
-
-/// RFC 4648 base32 without padding of the secret's UTF-8 bytes (what authenticator apps read).
-fn base32_of(secret: &str) -> String {
-    TOTP::new_unchecked(Algorithm::SHA1, 6, 1, 30, secret.as_bytes().to_vec()).get_secret_base32()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn base32_matches_rfc4648() {
-        assert_eq!(base32_of("foobar"), "MZXW6YTBOI");
-        assert_eq!(base32_of("f"), "MY");
-    }
 }
