@@ -8,8 +8,8 @@
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use crate::services::symmetric::SecretConfig;
 use crate::services::credentials::CookieNames;
+use crate::services::symmetric::SecretConfig;
 use crate::services::tokens::Secret;
 
 mod api_keys;
