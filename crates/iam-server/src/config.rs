@@ -595,6 +595,20 @@ fn parse_origins(var: &'static str, list: &str) -> Result<Vec<String>, IamConfig
     Ok(origins)
 }
 
+/// The variable lookup of the configuration unit tests: `name=value` pairs instead of the
+/// process environment.
+#[cfg(test)]
+pub(crate) fn test_lookup<'p>(
+    pairs: &'p [(&'p str, &'p str)],
+) -> impl Fn(&str) -> Option<String> + 'p {
+    move |name| {
+        pairs
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;

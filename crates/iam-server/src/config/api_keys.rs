@@ -86,16 +86,7 @@ mod tests {
     use super::*;
 
     fn read(pairs: &[(&str, &str)]) -> Result<ApiKeySettings, IamConfigError> {
-        let owned: Vec<(String, String)> = pairs
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.to_string()))
-            .collect();
-        let get = move |name: &str| {
-            owned
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| v.clone())
-        };
+        let get = crate::config::test_lookup(pairs);
         api_key_settings(Vars::new(&get))
     }
 
